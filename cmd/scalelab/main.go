@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -33,7 +34,8 @@ func exitCode(err error) int {
 	}
 	fmt.Fprintln(os.Stderr, "scalelab:", err)
 	var u *usageError
-	if errors.As(err, &u) {
+	// cobra reports an unknown command as a plain error: it is bad usage.
+	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") {
 		return 2
 	}
 	return 1

@@ -33,7 +33,11 @@ each measured on this machine.`,
 		return &usageError{err}
 	})
 	root.AddCommand(
-	// Each command lives in its own file of this package.
+		// Each command lives in its own file of this package.
+		newUpCmd(g),
+		newDownCmd(g),
+		newStatusCmd(g),
+		newEnvCmd(g),
 	)
 	return root
 }
