@@ -38,6 +38,9 @@ each measured on this machine.`,
 		newDownCmd(g),
 		newStatusCmd(g),
 		newEnvCmd(g),
+		newSeedCmd(g),
+		newIndexCmd(g),
+		newLoadCmd(g),
 	)
 	return root
 }
