@@ -1,0 +1,198 @@
+// Package bench is the laboratory's instrument: it loads an HTTP server and
+// measures it, without knowing what the server is. Load is the whole of
+// `scalelab load`; the parts live in sub-packages:
+//   - loadgen: the load generator (closed and open loop, two engines);
+//   - workload: visitor mixes, such as the photo site's;
+//   - record: the JSON record of a run, its merge and its summary;
+//   - procstat: CPU time of the generator and of watched processes.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/scalelab/scalelab/bench/loadgen"
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/bench/workload"
+)
+
+// ErrUsage marks errors in LoadOptions: the caller's mistake (exit code 2
+// in the CLI), not a failed run.
+var ErrUsage = loadgen.ErrUsage
+
+// LoadOptions are the settings of one `scalelab load`. Zero values mean the
+// defaults of loadgen.Options unless said otherwise.
+type LoadOptions struct {
+	// Targets are the URLs to load.
+	Targets []string
+	// AllowRemote permits targets outside the loopback (127.0.0.0/8, ::1,
+	// localhost). Without it such a target is refused: a load test is sent
+	// only where the user has said it may go.
+	AllowRemote bool
+
+	Connections int
+	NoKeepAlive bool
+	Duration    time.Duration
+	Requests    int64
+	Timeout     time.Duration
+	Rate        float64
+	WatchPIDs   []int
+	// Portable forces the goroutine-per-connection engine.
+	Portable bool
+
+	// Workload is "" (request the targets in turn) or "photos".
+	Workload string
+	// Photos configures the photos workload.
+	Photos workload.Photos
+
+	// Out, when set, is the file the JSON record is written to.
+	Out string
+	// Progress shows a live progress line on Stderr (for terminals).
+	Progress bool
+	// Stdout gets the summary; Stderr the progress line. Nil discards.
+	Stdout, Stderr io.Writer
+}
+
+// Load runs a load test as opts say, prints its summary and writes its
+// record. It returns the record, and an error wrapping ErrUsage for bad
+// options. Cancelling ctx ends the run early; what was measured is still
+// reported.
+func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
+	lo, err := opts.loadgenOptions()
+	if err != nil {
+		return nil, err
+	}
+	stdout, stderr := orDiscard(opts.Stdout), orDiscard(opts.Stderr)
+	var bar *progressbar.ProgressBar
+	if opts.Progress {
+		bar = newProgressBar(stderr, lo)
+		lo.Progress = func(p loadgen.Progress) { showProgress(bar, lo, p) }
+	}
+	rec, err := loadgen.Run(ctx, lo)
+	if bar != nil {
+		bar.Clear()
+		fmt.Fprint(stderr, "\r\x1b[K")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opts.Out != "" {
+		if err := rec.WriteFile(opts.Out); err != nil {
+			return rec, fmt.Errorf("bench: %w", err)
+		}
+	}
+	if err := record.WriteSummary(stdout, rec); err != nil {
+		return rec, fmt.Errorf("bench: summary: %w", err)
+	}
+	if rec.Results.Requests == 0 {
+		return rec, errors.New("bench: no request got a response")
+	}
+	return rec, nil
+}
+
+// loadgenOptions validates opts and translates them for the generator.
+func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
+	lo := loadgen.Options{
+		Connections: opts.Connections,
+		NoKeepAlive: opts.NoKeepAlive,
+		Duration:    opts.Duration,
+		Requests:    opts.Requests,
+		Timeout:     opts.Timeout,
+		Rate:        opts.Rate,
+		WatchPIDs:   opts.WatchPIDs,
+		Portable:    opts.Portable,
+	}
+	if len(opts.Targets) == 0 {
+		return lo, fmt.Errorf("%w: no target URL given", ErrUsage)
+	}
+	for _, s := range opts.Targets {
+		u, err := loadgen.ParseTarget(s)
+		if err != nil {
+			return lo, err
+		}
+		if !opts.AllowRemote && !loadgen.IsLoopback(u) {
+			return lo, fmt.Errorf("%w: %s is not on the loopback (127.0.0.0/8, ::1, localhost); pass --allow-remote to load another host", ErrUsage, u.Host)
+		}
+		lo.Targets = append(lo.Targets, u)
+	}
+	switch {
+	case opts.Connections < 0:
+		return lo, fmt.Errorf("%w: --connections must be at least 1", ErrUsage)
+	case opts.Rate < 0:
+		return lo, fmt.Errorf("%w: --rate must not be negative", ErrUsage)
+	case opts.Duration < 0:
+		return lo, fmt.Errorf("%w: --duration must not be negative", ErrUsage)
+	case opts.Requests < 0:
+		return lo, fmt.Errorf("%w: --requests must not be negative", ErrUsage)
+	case opts.Timeout < 0:
+		return lo, fmt.Errorf("%w: --timeout must not be negative", ErrUsage)
+	}
+	switch opts.Workload {
+	case "":
+	case "photos":
+		w := opts.Photos
+		if err := w.Check(); err != nil {
+			return lo, fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		lo.Workload, lo.WorkloadName = &w, "photos"
+		lo.Params = map[string]string{
+			"seed":            strconv.FormatUint(w.Seed, 10),
+			"users":           strconv.Itoa(w.Users),
+			"photos":          strconv.Itoa(w.Photos),
+			"tags":            strings.Join(w.Tags, ","),
+			"login_share":     fmt.Sprint(w.LoginShare),
+			"comment_share":   fmt.Sprint(w.CommentShare),
+			"pages_per_visit": fmt.Sprint(w.PagesPerVisit),
+			"zipf":            fmt.Sprint(w.Zipf),
+			"mix":             fmt.Sprintf("front=%g,user=%g,photo=%g,tag=%g", w.Mix.Front, w.Mix.User, w.Mix.Photo, w.Mix.Tag),
+		}
+	default:
+		return lo, fmt.Errorf("%w: unknown workload %q (known: photos)", ErrUsage, opts.Workload)
+	}
+	return lo, nil
+}
+
+// newProgressBar draws the run's progress against its duration, or against
+// its request count when it has no duration.
+func newProgressBar(w io.Writer, lo loadgen.Options) *progressbar.ProgressBar {
+	max := int64(lo.Duration / time.Second)
+	if lo.Duration == 0 {
+		max = lo.Requests
+	}
+	return progressbar.NewOptions64(max,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// showProgress updates the bar with the totals of the last second.
+func showProgress(bar *progressbar.ProgressBar, lo loadgen.Options, p loadgen.Progress) {
+	secs := p.Elapsed.Seconds()
+	desc := fmt.Sprintf("%.0f s  %d requests  %.0f req/s  %d errors", secs, p.Requests, float64(p.Requests)/secs, p.Errors)
+	if p.PageViews > 0 {
+		desc += fmt.Sprintf("  %.0f pages/s", float64(p.PageViews)/secs)
+	}
+	bar.Describe(desc)
+	if lo.Duration > 0 {
+		bar.Set64(int64(p.Elapsed / time.Second))
+	} else {
+		bar.Set64(p.Requests)
+	}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}

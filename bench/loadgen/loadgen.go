@@ -1,0 +1,363 @@
+// Package loadgen sends HTTP/1.1 load to a server and measures it: the
+// engine behind `scalelab load`.
+//
+// Two ways of loading, because they answer different questions:
+//   - closed loop (Options.Rate == 0): each of Connections connections sends
+//     its next request as soon as the previous one is answered, like ab and
+//     wrk. It finds the most the server can do, but a stalled server also
+//     stalls the client, so slow moments send fewer requests and hide in the
+//     percentiles ("coordinated omission").
+//   - open loop (Options.Rate > 0): requests fall due on a fixed schedule and
+//     each one's latency is counted from when it was due, not when it could
+//     be sent, like wrk2 and vegeta. A stall then shows in full.
+//
+// Two clients (engines) send the requests. On Linux, a plain closed loop
+// with keep-alive runs on one goroutine that owns an epoll instance and
+// non-blocking sockets, reading only ready sockets and allocating nothing per
+// request: the design of wrk, and the only one measured on a 2-core machine
+// to match wrk's throughput per CPU second (see shared/MEASUREMENTS.md).
+// Everything else (open loop, no keep-alive, workloads, other systems) runs
+// on a goroutine per connection over net.Conn with the same lean parser.
+//
+// The package speaks HTTP to URLs and knows nothing of the servers it loads.
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scalelab/scalelab/bench/procstat"
+	"github.com/scalelab/scalelab/bench/record"
+)
+
+// Options say what load to send. The zero value of each field is documented;
+// Targets is the only one required.
+type Options struct {
+	// Targets are the URLs to load (http only). Fixed targets are requested
+	// in turn; with a Workload, only their scheme and host are used.
+	Targets []*url.URL
+	// Connections is the number of connections; in the open loop it is the
+	// most requests in flight at once. Zero means 64.
+	Connections int
+	// NoKeepAlive opens a new connection for every request (like plain ab).
+	NoKeepAlive bool
+	// Duration stops the run after this long; Requests stops it after that
+	// many requests. With neither, the run lasts 10 s; with both, it stops
+	// at whichever comes first.
+	Duration time.Duration
+	Requests int64
+	// Timeout bounds each request, connecting included. Zero means 20 s.
+	Timeout time.Duration
+	// Rate > 0 selects the open loop at Rate requests per second (with a
+	// Workload: page views and form posts per second; a page's images follow
+	// it at once, as a browser's do).
+	Rate float64
+	// LateAfter is how far past its due time an open-loop request may be
+	// sent and still count as on time. Zero means 1 ms.
+	LateAfter time.Duration
+	// Workload, when set, chooses every request (see Workload).
+	Workload Workload
+	// WorkloadName and Params are copied into the record's settings.
+	WorkloadName string
+	Params       map[string]string
+	// WatchPIDs are processes (with their descendants) whose CPU time the
+	// record reports beside the client's.
+	WatchPIDs []int
+	// Portable disables the epoll engine, for comparison and for tests.
+	Portable bool
+	// Progress, when set, is called about once a second during the run,
+	// from a goroutine of Run's, with the totals so far.
+	Progress func(Progress)
+}
+
+// Progress is a snapshot of a running load, for a live progress line.
+type Progress struct {
+	Elapsed   time.Duration
+	Requests  int64
+	PageViews int64
+	Errors    int64
+}
+
+// Workload chooses the requests of a run, a visit at a time. A visit is what
+// one visitor does: a few pages, each followed by the images a browser would
+// fetch for it. Visits must depend only on their index (and on the responses
+// they get), so that the same seed sends the same requests.
+type Workload interface {
+	// Visit returns the k-th visit of the run (k counts from 0).
+	Visit(k uint64) Visit
+}
+
+// Visit yields one visitor's requests in order.
+type Visit interface {
+	// Next returns the next request, given the response to the previous one
+	// (nil on the first call, and when the previous request failed). It
+	// returns false when the visit is over.
+	Next(prev *Response) (Request, bool)
+}
+
+// Kind classifies a workload request.
+type Kind int
+
+const (
+	// Page is a page view: a GET a visitor navigates to.
+	Page Kind = iota
+	// Post is a form submission (log in, comment).
+	Post
+	// Asset is a request the browser makes on its own for a page (images).
+	Asset
+)
+
+// Request is one request of a workload.
+type Request struct {
+	Kind   Kind
+	Method string // "GET" when empty
+	// Path is the path and query ("/u/user000001?page=2").
+	Path string
+	// Cookie is sent as the Cookie header when not empty ("session=...").
+	Cookie string
+	// Form is an URL-encoded form body, sent with its Content-Type and an
+	// Origin header equal to the target's origin, as a browser's POST is.
+	Form string
+	// WantBody asks for the response body in the next call to Next.
+	WantBody bool
+}
+
+// Response is what a Visit sees of the answer to its previous request.
+type Response struct {
+	Status int
+	// Body is the start of the body (up to 1 MiB), when asked for; it is
+	// valid only until Next returns.
+	Body []byte
+	// Cookies are the name=value pairs of the response's Set-Cookie headers.
+	Cookies []string
+}
+
+// ErrUsage marks errors in Options: the caller's mistake, not the run's.
+var ErrUsage = errors.New("bad load options")
+
+// Defaults.
+const (
+	DefaultConnections = 64
+	DefaultDuration    = 10 * time.Second
+	DefaultTimeout     = 20 * time.Second
+	DefaultLateAfter   = time.Millisecond
+)
+
+// ParseTarget parses a target URL: http only, with a host. A missing
+// scheme is taken as http ("127.0.0.1:8080/" works).
+func ParseTarget(s string) (*url.URL, error) {
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: target %q: %v", ErrUsage, s, err)
+	}
+	if u.Scheme != "http" {
+		return nil, fmt.Errorf("%w: target %q: only http:// is supported", ErrUsage, s)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("%w: target %q has no host", ErrUsage, s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return nil, fmt.Errorf("%w: target %q: bad port %q", ErrUsage, s, p)
+		}
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
+
+// IsLoopback reports whether a URL's host is on this machine's loopback:
+// "localhost", 127.0.0.0/8 or ::1. Other names are not resolved: a load
+// generator must not be pointed elsewhere by a DNS answer.
+func IsLoopback(u *url.URL) bool {
+	h := u.Hostname()
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// check validates opts and fills the defaults.
+func (o *Options) check() error {
+	switch {
+	case len(o.Targets) == 0:
+		return fmt.Errorf("%w: no target URL", ErrUsage)
+	case o.Connections < 0:
+		return fmt.Errorf("%w: connections must be at least 1", ErrUsage)
+	case o.Rate < 0:
+		return fmt.Errorf("%w: rate must not be negative", ErrUsage)
+	case o.Duration < 0 || o.Requests < 0 || o.Timeout < 0:
+		return fmt.Errorf("%w: duration, requests and timeout must not be negative", ErrUsage)
+	}
+	if o.Connections == 0 {
+		o.Connections = DefaultConnections
+	}
+	if o.Duration == 0 && o.Requests == 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.LateAfter == 0 {
+		o.LateAfter = DefaultLateAfter
+	}
+	return nil
+}
+
+// target is a URL resolved once, with its request pre-built.
+type target struct {
+	url  *url.URL
+	addr *net.TCPAddr
+	// origin is "http://host:port", as a browser sends it in Origin.
+	origin string
+	wire   []byte // the GET request for url, ready to write
+}
+
+// resolve looks the targets' hosts up once, before the clock starts.
+func resolve(ctx context.Context, urls []*url.URL, keepAlive bool) ([]*target, error) {
+	var out []*target
+	for _, u := range urls {
+		port := u.Port()
+		if port == "" {
+			port = "80"
+		}
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, u.Hostname())
+		if err != nil || len(ips) == 0 {
+			return nil, fmt.Errorf("resolve %s: %w", u.Host, err)
+		}
+		p, _ := strconv.Atoi(port)
+		t := &target{
+			url:    u,
+			addr:   &net.TCPAddr{IP: ips[0].IP, Port: p},
+			origin: "http://" + u.Host,
+		}
+		t.wire = appendRequest(nil, "GET", u.RequestURI(), u.Host, "", "", "", !keepAlive)
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// appendRequest appends an HTTP/1.1 request to b.
+func appendRequest(b []byte, method, path, host, cookie, form, origin string, close bool) []byte {
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, path...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\nUser-Agent: scalelab-load\r\nAccept: */*\r\n"...)
+	if close {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	if cookie != "" {
+		b = append(b, "Cookie: "...)
+		b = append(b, cookie...)
+		b = append(b, "\r\n"...)
+	}
+	if method == "POST" {
+		b = append(b, "Origin: "...)
+		b = append(b, origin...)
+		b = append(b, "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "...)
+		b = strconv.AppendInt(b, int64(len(form)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, form...)
+	return b
+}
+
+// Run sends the load opts describe until its duration or request count is
+// reached or ctx is done, and returns what it measured. A cancelled ctx
+// ends the run early but still returns the record of what was done.
+func Run(ctx context.Context, opts Options) (*record.Record, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	targets, err := resolve(ctx, opts.Targets, !opts.NoKeepAlive)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	rec := &record.Record{Tool: "scalelab load", Started: time.Now().UTC()}
+	rec.Env = environment()
+	s := &rec.Settings
+	for _, u := range opts.Targets {
+		s.Targets = append(s.Targets, u.String())
+	}
+	s.Mode, s.Connections, s.Rate = "closed", opts.Connections, opts.Rate
+	if opts.Rate > 0 {
+		s.Mode = "open"
+	}
+	s.DurationS, s.Requests = opts.Duration.Seconds(), opts.Requests
+	s.TimeoutS, s.KeepAlive = opts.Timeout.Seconds(), !opts.NoKeepAlive
+	s.Workload, s.Params = opts.WorkloadName, opts.Params
+
+	watch, err := procstat.Watch(opts.WatchPIDs)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: watch: %w", err)
+	}
+	cpu0, err := procstat.Self()
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+
+	run := newRunState(ctx, &opts)
+	stopProgress := run.startProgress()
+	useEpoll := epollAvailable && !opts.Portable && opts.Rate == 0 && !opts.NoKeepAlive && opts.Workload == nil
+	if useEpoll {
+		s.Engine = "epoll"
+		rec.Results.CPU.ClientCoreLimit = 1
+		err = runEpoll(run, targets)
+	} else {
+		s.Engine = "conn"
+		rec.Results.CPU.ClientCoreLimit = float64(min(runtime.GOMAXPROCS(0), runtime.NumCPU()))
+		err = runConns(run, targets)
+	}
+	elapsed := time.Since(run.start)
+	stopProgress()
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+
+	cpu1, err := procstat.Self()
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	used, err := watch.Stop()
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: watch: %w", err)
+	}
+	run.results(&rec.Results, elapsed)
+	c := &rec.Results.CPU
+	d := cpu1.Sub(cpu0)
+	c.ClientUserS, c.ClientSysS = d.User.Seconds(), d.Sys.Seconds()
+	c.ClientCores = d.Total().Seconds() / elapsed.Seconds()
+	for _, u := range used {
+		c.Watched = append(c.Watched, record.ProcCPU{
+			PID: u.PID, Name: u.Name,
+			UserS: u.Times.User.Seconds(), SysS: u.Times.Sys.Seconds(),
+			Cores: u.Times.Total().Seconds() / elapsed.Seconds(),
+		})
+	}
+	rec.Results.Summarize()
+	return rec, nil
+}
+
+func environment() record.Env {
+	host, _ := os.Hostname()
+	return record.Env{
+		Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH,
+		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
+	}
+}
