@@ -110,18 +110,31 @@ func landscape(i int, size image.Point) *image.RGBA {
 	for k := range hills {
 		hills[k] = hill{0.55 + 0.12*float64(k) + 0.05*r.Float64(), 0.03 + 0.08*r.Float64(), 2 + 6*r.Float64(), 2 * math.Pi * r.Float64()}
 	}
+	// The hills' height at each column, and their colours, once per image.
+	ridge := make([][3]float64, w)
+	for x := range ridge {
+		fx := float64(x) / float64(w)
+		for k, hl := range hills {
+			ridge[x][k] = hl.base + hl.amp*math.Sin(hl.freq*fx+hl.phase)
+		}
+	}
+	var shade [3]color.RGBA
+	for k := range shade {
+		shade[k] = lerp(land, color.RGBA{0, 0, 0, 255}, 0.25*float64(k))
+	}
 	for y := 0; y < h; y++ {
 		fy := float64(y) / float64(h)
+		sky := lerp(top, horizon, fy)
 		for x := 0; x < w; x++ {
 			fx := float64(x) / float64(w)
-			c := lerp(top, horizon, fy)
+			c := sky
 			dx, dy := (fx-sunX)*float64(w)/float64(h), fy-sunY
 			if dx*dx+dy*dy < sunR*sunR {
 				c = sun
 			}
-			for k, hl := range hills {
-				if fy > hl.base+hl.amp*math.Sin(hl.freq*fx+hl.phase) {
-					c = lerp(land, color.RGBA{0, 0, 0, 255}, 0.25*float64(k))
+			for k := range hills {
+				if fy > ridge[x][k] {
+					c = shade[k]
 				}
 			}
 			o := img.PixOffset(x, y)

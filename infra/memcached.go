@@ -63,6 +63,7 @@ func (m *Memcached) Start(ctx context.Context) (*Process, error) {
 		args = append(args, "-u", "nobody") // memcached refuses to run as root
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = m.Dir // also lets tests find the lab's processes by their folder
 	p, err := startProcess("memcached", cmd, filepath.Join(m.Dir, "memcached.log"))
 	if err != nil {
 		return nil, err

@@ -176,6 +176,9 @@ func (pg *Postgres) Start(ctx context.Context) (*Process, error) {
 		out, err := initdb.CombinedOutput()
 		if err != nil {
 			os.RemoveAll(data)
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("postgres: initdb interrupted: %w", ctx.Err())
+			}
 			return nil, fmt.Errorf("postgres: initdb: %w: %s", err, lastLinesOf(string(out), 3))
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/infra"
 )
 
 type seedOptions struct {
@@ -60,6 +61,15 @@ func runSeed(ctx context.Context, g *globalOptions, o *seedOptions, out io.Write
 	for _, p := range started {
 		fmt.Fprintf(out, "started %s on %s (pid %d); \"scalelab down\" stops it\n", p.Name, p.Addr, p.PID)
 	}
+	err = seed(ctx, g, o, svc, out)
+	if err != nil && len(started) > 0 {
+		// A failed or interrupted seed stops the services it started.
+		lab.Stop(started)
+	}
+	return err
+}
+
+func seed(ctx context.Context, g *globalOptions, o *seedOptions, svc infra.Services, out io.Writer) error {
 	pool, err := openPool(ctx, svc.DatabaseURL)
 	if err != nil {
 		return err

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/infra/infratest"
+)
+
+// TestMain runs the real CLI when the test binary is started with
+// SCALELAB_RUN_MAIN=1: the tests below run scalelab as a separate process,
+// with real signals and exit codes, without building it first.
+func TestMain(m *testing.M) {
+	if os.Getenv("SCALELAB_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// scalelab starts the CLI with args and the given extra environment.
+func scalelab(env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "SCALELAB_RUN_MAIN=1")
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	return cmd, &stdout, &stderr
+}
+
+func run(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd, stdout, stderr := scalelab(env, args...)
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatal(err)
+	}
+	return result{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+}
+
+func stateDir(t *testing.T) string {
+	t.Helper()
+	dir, err := infratest.StateDir("scalelab-cli-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		(&infra.Lab{State: dir}).Down(context.Background())
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
+func needServices(t *testing.T, r result) {
+	t.Helper()
+	if r.code != 0 && strings.Contains(r.stderr, infra.ErrMissingBinary.Error()) {
+		infratest.NeedBinary(t, infra.ErrMissingBinary)
+	}
+}
+
+func waitNoProcesses(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(infratest.LabProcesses(dir)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("processes of the lab still run: %v", infratest.LabProcesses(dir))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestUpStatusEnvDown(t *testing.T) {
+	dir := stateDir(t)
+	r := run(t, nil, "up", "--state", dir)
+	needServices(t, r)
+	if r.code != 0 || !strings.Contains(r.stdout, "started postgres") || !strings.Contains(r.stdout, "started memcached") {
+		t.Fatalf("up: %+v", r)
+	}
+	if r := run(t, nil, "up", "--state", dir); r.code != 0 || !strings.Contains(r.stdout, "already running") {
+		t.Fatalf("second up: %+v", r)
+	}
+	r = run(t, nil, "status", "--state", dir)
+	if r.code != 0 || strings.Count(r.stdout, "running") != 2 {
+		t.Errorf("status: %+v", r)
+	}
+	r = run(t, nil, "env", "--state", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "DATABASE_URL='postgres://postgres@127.0.0.1:") || !strings.Contains(r.stdout, "MEMCACHED_SERVERS='127.0.0.1:") {
+		t.Errorf("env: %+v", r)
+	}
+	// The printed URL works.
+	url := strings.Trim(strings.TrimPrefix(strings.Split(r.stdout, "\n")[0], "DATABASE_URL="), "'")
+	pool, err := pgxpool.New(context.Background(), url)
+	if err == nil {
+		err = pool.Ping(context.Background())
+		pool.Close()
+	}
+	if err != nil {
+		t.Errorf("DATABASE_URL from env does not connect: %v", err)
+	}
+	if len(infratest.LabProcesses(dir)) == 0 {
+		t.Fatal("no process of the lab found while it runs: the check below would prove nothing")
+	}
+	if r := run(t, nil, "down", "--state", dir); r.code != 0 || strings.Count(r.stdout, "stopped") != 2 {
+		t.Errorf("down: %+v", r)
+	}
+	waitNoProcesses(t, dir)
+}
+
+// Ctrl-C during a seed on a fresh state folder stops everything that seed
+// started.
+func TestSeedInterruptedStopsWhatItStarted(t *testing.T) {
+	dir := stateDir(t)
+	cmd, stdout, stderr := scalelab(nil, "seed", "--users", "100000", "--state", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the load is under way (the services are up), then Ctrl-C.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "started memcached") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if strings.Contains(stderr.String(), infra.ErrMissingBinary.Error()) {
+		infratest.NeedBinary(t, infra.ErrMissingBinary)
+	}
+	if err == nil {
+		t.Fatalf("seed interrupted by SIGINT exited 0: %s %s", stdout, stderr)
+	}
+	if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); lines > 0 {
+		t.Errorf("error is %d lines, want one: %s", lines+1, stderr)
+	}
+	waitNoProcesses(t, dir)
+}
+
+// Ctrl-C during a seed into a running lab leaves the lab running and the
+// dataset marked incomplete.
+func TestSeedInterruptedLeavesIncompleteDataset(t *testing.T) {
+	dir := stateDir(t)
+	r := run(t, nil, "up", "--state", dir)
+	needServices(t, r)
+	if r.code != 0 {
+		t.Fatalf("up: %+v", r)
+	}
+	cmd, _, _ := scalelab(nil, "seed", "--users", "100000", "--state", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err == nil {
+		t.Skip("the seed finished before the interrupt")
+	}
+	svc, err := (&infra.Lab{State: dir}).Services()
+	if err != nil {
+		t.Fatalf("the lab stopped: %v", err)
+	}
+	pool, err := pgxpool.New(context.Background(), svc.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := data.CheckLoaded(context.Background(), pool); !errors.Is(err, data.ErrIncomplete) {
+		t.Errorf("after an interrupted seed CheckLoaded = %v, want ErrIncomplete", err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := stateDir(t)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		says string
+	}{
+		{"zero users", nil, []string{"seed", "--users", "0"}, 2, "--users must be between"},
+		{"negative users", nil, []string{"seed", "--users", "-5"}, 2, "--users must be between"},
+		{"not a number", nil, []string{"seed", "--users", "abc"}, 2, "invalid argument"},
+		{"unknown flag", nil, []string{"up", "--bogus"}, 2, "unknown flag"},
+		{"unknown command", nil, []string{"bogus"}, 2, "unknown command"},
+		{"index without action", nil, []string{"index"}, 2, "create or drop"},
+		{"unreachable database", []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/x?connect_timeout=2", "MEMCACHED_SERVERS=127.0.0.1:2"},
+			[]string{"seed", "--users", "10"}, 1, "cannot reach PostgreSQL at 127.0.0.1:1"},
+		{"env with the lab down", nil, []string{"env"}, 1, "scalelab up"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.env, append(tc.args, "--state", dir)...)
+			if r.code != tc.code {
+				t.Errorf("exit code %d, want %d (%s)", r.code, tc.code, r.stderr)
+			}
+			msg := strings.TrimSpace(r.stderr)
+			if strings.Contains(msg, "\n") || !strings.Contains(msg, tc.says) || strings.Contains(msg, "goroutine") {
+				t.Errorf("stderr %q: want one line saying %q", msg, tc.says)
+			}
+		})
+	}
+	waitNoProcesses(t, dir)
+}

@@ -1,0 +1,96 @@
+// Package infratest starts the lab's real services for tests: a private
+// PostgreSQL and memcached in a fresh state folder, stopped at the end.
+//
+// A missing binary skips the tests with a message saying how to install
+// it, except under CI (CI=true), where it is a failure.
+package infratest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scalelab/scalelab/infra"
+)
+
+// StateDir makes a fresh state folder that the postgres system user can
+// enter (t.TempDir and os.MkdirTemp make folders only their owner can).
+func StateDir(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	return dir, os.Chmod(dir, 0o755)
+}
+
+// Main runs a test package's tests with a private lab: it starts the lab's
+// PostgreSQL and memcached, calls run with their addresses, and stops them
+// and removes the folder afterwards. Use it from TestMain:
+//
+//	func TestMain(m *testing.M) { infratest.Main(m, func(s infra.Services) { svc = s }) }
+func Main(m *testing.M, ready func(dir string, s infra.Services)) {
+	os.Exit(run(m, ready))
+}
+
+func run(m *testing.M, ready func(string, infra.Services)) int {
+	dir, err := StateDir("scalelab-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "infratest:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	lab := &infra.Lab{State: dir}
+	svc, started, err := lab.Up(context.Background())
+	if err != nil {
+		if errors.Is(err, infra.ErrMissingBinary) && os.Getenv("CI") != "true" {
+			fmt.Fprintln(os.Stderr, "SKIP: these tests need the lab's real services:", err)
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "infratest: start the lab:", err)
+		return 1
+	}
+	defer lab.Stop(started)
+	ready(dir, svc)
+	return m.Run()
+}
+
+// NeedBinary skips (or, under CI, fails) t when err says a binary is missing.
+func NeedBinary(t testing.TB, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if errors.Is(err, infra.ErrMissingBinary) && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	t.Fatal(err)
+}
+
+// LabProcesses lists the PIDs of processes working in dir: those whose
+// working folder or command line is inside it. Every process the lab
+// starts works in its state folder, so none must be left after "down".
+func LabProcesses(dir string) []int {
+	abs, _ := filepath.Abs(dir)
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid := 0
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+			continue // a zombie has ended; only its exit status is left
+		}
+		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if strings.HasPrefix(cwd, abs) || strings.Contains(string(cmdline), abs) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
