@@ -1,0 +1,390 @@
+package loadgen_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scalelab/scalelab/bench/loadgen"
+	"github.com/scalelab/scalelab/bench/record"
+)
+
+// engines are the two clients; every behaviour test runs on both (on
+// systems without epoll, "epoll" falls back to the portable engine).
+var engines = []struct {
+	name     string
+	portable bool
+}{
+	{"epoll", false},
+	{"portable", true},
+}
+
+func mustURL(tb testing.TB, s string) *url.URL {
+	tb.Helper()
+	u, err := loadgen.ParseTarget(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
+
+func mustRun(tb testing.TB, opts loadgen.Options) *record.Record {
+	tb.Helper()
+	rec, err := loadgen.Run(context.Background(), opts)
+	if err != nil {
+		tb.Fatalf("Run: %v", err)
+	}
+	return rec
+}
+
+// counting is a server that counts requests and connections.
+type counting struct {
+	requests, conns atomic.Int64
+}
+
+func (c *counting) start(tb testing.TB, h http.HandlerFunc) *httptest.Server {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.requests.Add(1)
+		if h != nil {
+			h(w, r)
+			return
+		}
+		io.WriteString(w, "hello")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			c.conns.Add(1)
+		}
+	}
+	srv.Start()
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRequestCount(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			var c counting
+			srv := c.start(t, nil)
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL+"/")}, Connections: 4, Requests: 500, Portable: e.portable,
+			})
+			r := rec.Results
+			if r.Requests != 500 || c.requests.Load() != 500 || r.Status["200"] != 500 {
+				t.Errorf("requests %d, server saw %d, status %v; want 500 each", r.Requests, c.requests.Load(), r.Status)
+			}
+			if r.ErrorsTotal != 0 {
+				t.Errorf("errors %v, want none", r.Errors)
+			}
+			if got := r.Latency.Hist.TotalCount(); got != 500 {
+				t.Errorf("histogram holds %d values, want 500", got)
+			}
+			var inTimeline int64
+			for _, s := range r.Timeline {
+				inTimeline += s.Requests
+			}
+			if inTimeline != 500 {
+				t.Errorf("timeline holds %d requests, want 500", inTimeline)
+			}
+			if r.BytesRead == 0 || r.BytesWritten == 0 {
+				t.Errorf("bytes read %d, written %d; want both > 0", r.BytesRead, r.BytesWritten)
+			}
+		})
+	}
+}
+
+func TestStatusAndErrorAccounting(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			var c counting
+			srv := c.start(t, func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/fail":
+					http.Error(w, "broken", http.StatusInternalServerError)
+				case "/missing":
+					http.NotFound(w, r)
+				default:
+					io.WriteString(w, "ok")
+				}
+			})
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{
+					mustURL(t, srv.URL+"/ok"), mustURL(t, srv.URL+"/fail"), mustURL(t, srv.URL+"/missing"),
+				},
+				Connections: 1, Requests: 300, Portable: e.portable,
+			})
+			r := rec.Results
+			// One connection requests the three targets in turn.
+			for code, want := range map[string]int64{"200": 100, "500": 100, "404": 100} {
+				if r.Status[code] != want {
+					t.Errorf("status %s: got %d, want %d (all: %v)", code, r.Status[code], want, r.Status)
+				}
+			}
+			if r.Errors["5xx"] != 100 || r.ErrorsTotal != 100 {
+				t.Errorf("errors %v (total %d), want 5xx: 100 and nothing else", r.Errors, r.ErrorsTotal)
+			}
+		})
+	}
+}
+
+func TestConnectErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, "http://"+addr+"/")}, Connections: 2,
+				Duration: 200 * time.Millisecond, Portable: e.portable,
+			})
+			r := rec.Results
+			if r.Requests != 0 || r.Errors["connect"] == 0 {
+				t.Errorf("requests %d, errors %v; want 0 requests and connect errors", r.Requests, r.Errors)
+			}
+		})
+	}
+}
+
+func TestKeepAlive(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		portable  bool
+		noKA      bool
+		wantConns int64
+	}{
+		{"epoll keep-alive", false, false, 4},   // one connection each
+		{"portable keep-alive", true, false, 4}, // the same
+		{"no keep-alive", false, true, 200},     // one connection per request
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c counting
+			srv := c.start(t, nil)
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 4, Requests: 200,
+				NoKeepAlive: tc.noKA, Portable: tc.portable,
+			})
+			if rec.Results.Requests != 200 {
+				t.Errorf("requests %d, want 200", rec.Results.Requests)
+			}
+			if got := c.conns.Load(); got != tc.wantConns {
+				t.Errorf("server saw %d connections, want %d", got, tc.wantConns)
+			}
+			if rec.Settings.KeepAlive == tc.noKA {
+				t.Errorf("record says keepalive=%v", rec.Settings.KeepAlive)
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			release := make(chan struct{})
+			var c counting
+			srv := c.start(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/slow" {
+					select {
+					case <-release:
+					case <-r.Context().Done():
+					}
+				}
+				io.WriteString(w, "ok")
+			})
+			defer close(release)
+			start := time.Now()
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL+"/slow")}, Connections: 2,
+				Duration: 700 * time.Millisecond, Timeout: 150 * time.Millisecond, Portable: e.portable,
+			})
+			r := rec.Results
+			if r.Errors["timeout"] < 2 || r.Requests != 0 {
+				t.Errorf("errors %v, requests %d; want timeouts and no response", r.Errors, r.Requests)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("run took %v, want about its 700ms duration", took)
+			}
+		})
+	}
+}
+
+func TestResetErrors(t *testing.T) {
+	// A server that reads a request and closes the connection unanswered.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				buf := make([]byte, 4096)
+				nc.Read(buf)
+				nc.Close()
+			}()
+		}
+	}()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, "http://"+ln.Addr().String()+"/")}, Connections: 2,
+				Requests: 50, Portable: e.portable,
+			})
+			if got := rec.Results.Errors["reset"]; got != 50 {
+				t.Errorf("reset errors %d (all %v), want 50", got, rec.Results.Errors)
+			}
+		})
+	}
+}
+
+func TestChunkedAndLargeBodies(t *testing.T) {
+	big := strings.Repeat("x", 300<<10) // larger than a connection's buffer
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			var c counting
+			srv := c.start(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/chunked" {
+					for i := 0; i < 10; i++ {
+						io.WriteString(w, big[:10000])
+						w.(http.Flusher).Flush()
+					}
+					return
+				}
+				io.WriteString(w, big)
+			})
+			rec := mustRun(t, loadgen.Options{
+				Targets:     []*url.URL{mustURL(t, srv.URL+"/chunked"), mustURL(t, srv.URL+"/big")},
+				Connections: 2, Requests: 40, Portable: e.portable,
+			})
+			r := rec.Results
+			if r.Requests != 40 || r.ErrorsTotal != 0 {
+				t.Fatalf("requests %d, errors %v; want 40 and none", r.Requests, r.Errors)
+			}
+			if min := int64(20*100000 + 20*len(big)); r.BytesRead < min {
+				t.Errorf("read %d bytes, want at least %d", r.BytesRead, min)
+			}
+		})
+	}
+}
+
+// stallServer answers at once, except that the first request after
+// stallAt stalls every request for a second, like a server paused by a
+// garbage collector or a lock.
+func stallServer(t *testing.T, stallAt time.Duration) *httptest.Server {
+	var mu sync.Mutex // held by the stalled request: everything waits for it
+	var once sync.Once
+	start := time.Now()
+	var c counting
+	return c.start(t, func(w http.ResponseWriter, r *http.Request) {
+		if time.Since(start) > stallAt {
+			once.Do(func() {
+				mu.Lock()
+				time.Sleep(time.Second)
+				mu.Unlock()
+			})
+		}
+		mu.Lock()
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	})
+}
+
+// TestOpenLoopShowsStall is the point of the open loop: a one-second stall
+// at a fixed rate makes about a third of the requests of a three-second run
+// wait, so the top percentiles show about a second. The closed loop sends
+// nothing while it waits, so its p99 hides the stall (only the max shows it).
+func TestOpenLoopShowsStall(t *testing.T) {
+	t.Run("open", func(t *testing.T) {
+		srv := stallServer(t, 500*time.Millisecond)
+		rec := mustRun(t, loadgen.Options{
+			Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 8, Rate: 200, Duration: 3 * time.Second,
+		})
+		r := rec.Results
+		if r.Latency.P99Ms < 700 || r.Latency.MaxMs > 1500 {
+			t.Errorf("open loop p99 %.1f ms, max %.1f ms; want about 1000", r.Latency.P99Ms, r.Latency.MaxMs)
+		}
+		if r.Late == 0 {
+			t.Errorf("no late requests counted, want those due during the stall")
+		}
+		if r.Requests < 550 {
+			t.Errorf("%d requests, want about 600 (200/s for 3 s)", r.Requests)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		srv := stallServer(t, 500*time.Millisecond)
+		rec := mustRun(t, loadgen.Options{
+			Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 8, Duration: 3 * time.Second,
+		})
+		r := rec.Results
+		if r.Latency.P99Ms > 200 {
+			t.Errorf("closed loop p99 %.1f ms, want far below the 1 s stall", r.Latency.P99Ms)
+		}
+		if r.Latency.MaxMs < 900 {
+			t.Errorf("closed loop max %.1f ms, want the 1 s stall", r.Latency.MaxMs)
+		}
+	})
+}
+
+func TestCancel(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			var c counting
+			srv := c.start(t, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			rec, err := loadgen.Run(ctx, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 2, Duration: time.Minute, Portable: e.portable,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("cancelled run took %v", took)
+			}
+			if rec.Results.Requests == 0 {
+				t.Errorf("no requests recorded before the cancel")
+			}
+		})
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	u := mustURL(t, "http://127.0.0.1:1/")
+	for name, opts := range map[string]loadgen.Options{
+		"no target":            {},
+		"negative rate":        {Targets: []*url.URL{u}, Rate: -1},
+		"negative connections": {Targets: []*url.URL{u}, Connections: -1},
+	} {
+		if _, err := loadgen.Run(context.Background(), opts); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	for _, s := range []string{"ftp://127.0.0.1/", "http://", "http://127.0.0.1:99999/", "http://[::1"} {
+		if _, err := loadgen.ParseTarget(s); err == nil {
+			t.Errorf("ParseTarget(%q): no error", s)
+		}
+	}
+	for s, want := range map[string]bool{
+		"http://127.0.0.1:8080/": true, "http://127.1.2.3/": true, "http://[::1]:80/": true,
+		"http://localhost/": true, "http://example.com/": false, "http://10.0.0.1/": false,
+	} {
+		if got := loadgen.IsLoopback(mustURL(t, s)); got != want {
+			t.Errorf("IsLoopback(%s) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# compare.sh: scalelab load against wrk -t1 and ab -k on a private nginx
+# serving a 2 KB file on the loopback, the same 64 connections, in turns,
+# ROUNDS times. Prints req/s and client CPU-s per 100k requests for each run;
+# take the medians. Usage: bench/scripts/compare.sh [ROUNDS] [SECONDS]
+# Run from the repository's root; needs Go, nginx, wrk, ab and curl.
+set -euo pipefail
+ROUNDS=${1:-3}
+SECS=${2:-10}
+PORT=${PORT:-18089}
+TMP=$(mktemp -d)
+BIN=${SCALELAB:-$TMP/scalelab}
+[ -n "${SCALELAB:-}" ] || go build -o "$BIN" ./cmd/scalelab
+chmod 755 "$TMP"
+mkdir -p "$TMP/html"
+head -c 2048 /dev/zero | tr '\0' 'x' > "$TMP/html/2k.txt"
+chmod -R a+rX "$TMP"
+cat > "$TMP/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $TMP/client_temp;
+  proxy_temp_path $TMP/proxy_temp;
+  fastcgi_temp_path $TMP/fastcgi_temp;
+  uwsgi_temp_path $TMP/uwsgi_temp;
+  scgi_temp_path $TMP/scgi_temp;
+  server { listen 127.0.0.1:$PORT; root $TMP/html; }
+}
+CONF
+nginx -p "$TMP" -c "$TMP/nginx.conf" &
+NGINX=$!
+trap 'kill $NGINX 2>/dev/null; wait $NGINX 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/2k.txt" >/dev/null && break; sleep 0.1; done
+URL="http://127.0.0.1:$PORT/2k.txt"
+
+# run NAME CMD...: prints NAME req/s cpu-s-per-100k
+run() {
+	local name=$1; shift
+	/usr/bin/time -f '%U %S' -o "$TMP/time" "$@" > "$TMP/out" 2>&1
+	local cpu reqs rps
+	cpu=$(awk '{print $1+$2}' "$TMP/time")
+	case $name in
+	wrk) reqs=$(awk '/requests in/{print $1}' "$TMP/out"); rps=$(awk '/Requests\/sec/{print $2}' "$TMP/out") ;;
+	ab) reqs=$(awk '/Complete requests/{print $3}' "$TMP/out"); rps=$(awk '/Requests per second/{print $4}' "$TMP/out") ;;
+	*) reqs=$(awk '/requests /{gsub(",","",$2); print $2}' "$TMP/out"); rps=$(awk '/requests /{gsub(",","",$7); print $7}' "$TMP/out") ;;
+	esac
+	printf '%-10s %10.0f req/s  %5.2f CPU-s/100k\n' "$name" "$rps" "$(echo "$cpu*100000/$reqs" | bc -l)"
+}
+for r in $(seq "$ROUNDS"); do
+	echo "round $r"
+	run scalelab "$BIN" load "$URL" -c 64 -d "${SECS}s"
+	run wrk wrk -t1 -c64 -d"${SECS}s" "$URL"
+	run ab ab -k -c64 -t"$SECS" -n 100000000 "$URL"
+done
