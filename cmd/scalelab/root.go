@@ -40,6 +40,7 @@ each measured on this machine.`,
 		newEnvCmd(g),
 		newSeedCmd(g),
 		newIndexCmd(g),
+		newServeCmd(g),
 		newLoadCmd(g),
 	)
 	return root

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -129,4 +130,13 @@ func dash(s string) string {
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// splitHostPort is net.SplitHostPort that also insists on a port.
+func splitHostPort(addr string) (string, string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && port == "" {
+		err = fmt.Errorf("missing port")
+	}
+	return host, port, err
 }

@@ -1,0 +1,96 @@
+// Package app is the photo site every stage serves: its routes, handlers,
+// html/template pages, and the interfaces of what a stage plugs in (where
+// the data comes from, where sessions live).
+//
+// The same handlers serve every stage, and a page depends only on the
+// database's state and the visitor's session (no clock, no random order),
+// so the bytes of a page can be compared across stages.
+package app
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"time"
+
+	"github.com/scalelab/scalelab/data"
+)
+
+// Store is where the site's data comes from: data.Store (PostgreSQL) or
+// a cache wrapped around it.
+type Store interface {
+	Ping(ctx context.Context) error
+	Newest(ctx context.Context) ([]data.PhotoCard, error)
+	UserByName(ctx context.Context, name string) (data.User, error)
+	UserPhotos(ctx context.Context, u data.User, page int) ([]data.PhotoCard, int, error)
+	TagPhotos(ctx context.Context, tag string, page int) ([]data.PhotoCard, bool, error)
+	Photo(ctx context.Context, id int64) (data.PhotoDetail, error)
+	AddComment(ctx context.Context, photoID, userID int64, body string) (data.Comment, error)
+}
+
+// Sessions is where sessions live: the database (data.Sessions), a
+// process's memory or memcached. Get returns data.ErrNotFound for an
+// unknown or expired session.
+type Sessions interface {
+	Create(ctx context.Context, id string, userID int64) error
+	Get(ctx context.Context, id string) (data.User, error)
+	Delete(ctx context.Context, id string) error
+}
+
+// Config is what a stage gives the site.
+type Config struct {
+	Store    Store
+	Sessions Sessions
+	// Images is the image pool folder (with thumb/ and medium/), served
+	// under /static/ and read from disk on every request.
+	Images string
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed style.css
+var styleCSS []byte
+
+// Site is the photo site. Its handler is safe for concurrent use.
+type Site struct {
+	cfg   Config
+	pages map[string]*template.Template
+}
+
+var pageNames = []string{"front", "user", "tag", "photo", "error"}
+
+// New parses the templates (a CGI request pays this every time; a
+// long-running server once) and returns the site.
+func New(cfg Config) (*Site, error) {
+	base, err := template.New("").Funcs(template.FuncMap{
+		"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04") },
+	}).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("app: parse templates: %w", err)
+	}
+	s := &Site{cfg: cfg, pages: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		t, err := base.Clone()
+		if err == nil {
+			_, err = t.New("content").Parse(`{{template "` + name + `-content" .}}`)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("app: page %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return s, nil
+}
+
+// render executes page into a buffer first, so a template error becomes
+// a clean 500 rather than half a page.
+func (s *Site) render(page string, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := s.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
+		return nil, fmt.Errorf("render %s: %w", page, err)
+	}
+	return buf.Bytes(), nil
+}

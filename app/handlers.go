@@ -1,0 +1,429 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log"
+	"net/http"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/scalelab/scalelab/data"
+)
+
+// Limits on what a request may carry; beyond them the site answers 4xx.
+const (
+	MaxURILength   = 2048      // path and query: 414 beyond
+	MaxFormBytes   = 64 << 10  // POST bodies: 413 beyond
+	MaxCommentLen  = 1000      // runes
+	maxPage        = 1_000_000 // pages beyond are 404 without a query
+	SessionCookie  = "session"
+	sessionIDBytes = 32
+)
+
+var (
+	validName  = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+	validTag   = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+	validImage = regexp.MustCompile(`^(thumb|medium)/[0-9]{4}\.jpg$`)
+	validID    = regexp.MustCompile(`^[1-9][0-9]{0,17}$`)
+)
+
+// page is what every template gets.
+type page struct {
+	Title  string
+	Path   string     // the request path, for the login form's "next"
+	Viewer *data.User // nil when not logged in
+
+	Photos []data.PhotoCard
+	User   data.User
+	Total  int
+	Tag    string
+	Photo  data.PhotoDetail
+
+	Page, Pages int
+	Prev, Next  string
+
+	Status  string
+	Message string
+}
+
+// Handler returns the site's HTTP handler: the routes behind the checks
+// every request goes through (size limits, valid UTF-8, cross-site POSTs,
+// no panic ever reaching the client).
+func (s *Site) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.front)
+	mux.HandleFunc("GET /u/{name}", s.userPage)
+	mux.HandleFunc("GET /p/{id}", s.photoPage)
+	mux.HandleFunc("POST /p/{id}/comments", s.addComment)
+	mux.HandleFunc("GET /t/{tag}", s.tagPage)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /healthz", s.health)
+	mux.HandleFunc("GET /static/", s.static)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusNotFound, "There is no page at this address.")
+	})
+	// Browsers mark cross-site requests (Sec-Fetch-Site, Origin): a form
+	// posted from another site is refused with 403.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusForbidden, "Cross-site form posts are refused.")
+	}))
+	return s.guard(cop.Handler(mux))
+}
+
+func (s *Site) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Printf("app: panic serving %s %q: %v", r.Method, r.URL.Path, v)
+				s.fail(w, r, http.StatusInternalServerError, "Something went wrong.")
+			}
+		}()
+		switch {
+		case len(r.RequestURI) > MaxURILength || len(r.URL.RawQuery) > MaxURILength:
+			s.fail(w, r, http.StatusRequestURITooLong, "The address is too long.")
+			return
+		case !utf8.ValidString(r.URL.Path) || !utf8.ValidString(r.URL.RawQuery):
+			s.fail(w, r, http.StatusBadRequest, "The address is not valid UTF-8.")
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// fail writes a short error page with the given status. It is the one
+// place where errors become status codes.
+func (s *Site) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	p := &page{Title: http.StatusText(status), Path: "/", Status: strconv.Itoa(status) + " " + http.StatusText(status), Message: msg}
+	body, err := s.render("error", p)
+	if err != nil {
+		http.Error(w, msg, status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// failErr maps a store error: not found is 404, anything else 503 (the
+// database is unreachable or overloaded; the request may be retried).
+func (s *Site) failErr(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, data.ErrNotFound) {
+		s.fail(w, r, http.StatusNotFound, "Not found.")
+		return
+	}
+	if r.Context().Err() != nil {
+		return // the client has gone
+	}
+	log.Printf("app: %s %s: %v", r.Method, r.URL.Path, err)
+	s.fail(w, r, http.StatusServiceUnavailable, "The site is busy; try again in a moment.")
+}
+
+func (s *Site) write(w http.ResponseWriter, r *http.Request, name string, p *page) {
+	body, err := s.render(name, p)
+	if err != nil {
+		log.Printf("app: %v", err)
+		s.fail(w, r, http.StatusInternalServerError, "Something went wrong.")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(body)
+}
+
+// newPage starts a page for r, reading the visitor's session: every page
+// shows who is logged in, so every request with a cookie reads it.
+func (s *Site) newPage(r *http.Request, title string) *page {
+	return &page{Title: title, Path: r.URL.Path, Viewer: s.viewer(r)}
+}
+
+func (s *Site) viewer(r *http.Request) *data.User {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || !validSessionID(c.Value) {
+		return nil
+	}
+	u, err := s.cfg.Sessions.Get(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, data.ErrNotFound) {
+			log.Printf("app: %v", err)
+		}
+		return nil
+	}
+	return &u
+}
+
+func validSessionID(id string) bool {
+	if len(id) != base64.RawURLEncoding.EncodedLen(sessionIDBytes) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(id)
+	return err == nil
+}
+
+func newSessionID() string {
+	b := make([]byte, sessionIDBytes)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// pageParam reads ?page=N: 1 when absent, ok=false when not a positive
+// number.
+func pageParam(r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("page")
+	if v == "" {
+		return 1, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, false
+	}
+	return n, true
+}
+
+func (s *Site) front(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(r, "Newest photos")
+	var err error
+	if p.Photos, err = s.cfg.Store.Newest(r.Context()); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.write(w, r, "front", p)
+}
+
+func (s *Site) userPage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !validName.MatchString(name) {
+		s.fail(w, r, http.StatusNotFound, "There is no such user.")
+		return
+	}
+	n, ok := pageParam(r)
+	if !ok {
+		s.fail(w, r, http.StatusBadRequest, "The page number must be a positive whole number.")
+		return
+	}
+	if n > maxPage {
+		s.fail(w, r, http.StatusNotFound, "There is no such page.")
+		return
+	}
+	u, err := s.cfg.Store.UserByName(r.Context(), name)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	p := s.newPage(r, u.DisplayName)
+	p.User = u
+	if p.Photos, p.Total, err = s.cfg.Store.UserPhotos(r.Context(), u, n); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	p.Pages = max(1, (p.Total+data.PageSize-1)/data.PageSize)
+	if n > p.Pages {
+		s.fail(w, r, http.StatusNotFound, "There is no such page.")
+		return
+	}
+	p.Page = n
+	base := "/u/" + u.Name
+	p.Prev, p.Next = pageLinks(base, n, n < p.Pages)
+	s.write(w, r, "user", p)
+}
+
+func pageLinks(base string, n int, hasNext bool) (prev, next string) {
+	if n == 2 {
+		prev = base
+	} else if n > 2 {
+		prev = base + "?page=" + strconv.Itoa(n-1)
+	}
+	if hasNext {
+		next = base + "?page=" + strconv.Itoa(n+1)
+	}
+	return prev, next
+}
+
+func (s *Site) tagPage(w http.ResponseWriter, r *http.Request) {
+	tag := r.PathValue("tag")
+	if !validTag.MatchString(tag) {
+		s.fail(w, r, http.StatusNotFound, "There is no such tag.")
+		return
+	}
+	n, ok := pageParam(r)
+	if !ok {
+		s.fail(w, r, http.StatusBadRequest, "The page number must be a positive whole number.")
+		return
+	}
+	if n > maxPage {
+		s.fail(w, r, http.StatusNotFound, "There is no such page.")
+		return
+	}
+	p := s.newPage(r, "Tagged "+tag)
+	p.Tag, p.Page = tag, n
+	var more bool
+	var err error
+	if p.Photos, more, err = s.cfg.Store.TagPhotos(r.Context(), tag, n); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	if len(p.Photos) == 0 {
+		s.fail(w, r, http.StatusNotFound, "No photos here.")
+		return
+	}
+	p.Prev, p.Next = pageLinks("/t/"+tag, n, more)
+	s.write(w, r, "tag", p)
+}
+
+func photoID(r *http.Request) (int64, bool) {
+	v := r.PathValue("id")
+	if !validID.MatchString(v) {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	return id, err == nil
+}
+
+func (s *Site) photoPage(w http.ResponseWriter, r *http.Request) {
+	id, ok := photoID(r)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, "There is no such photo.")
+		return
+	}
+	d, err := s.cfg.Store.Photo(r.Context(), id)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	p := s.newPage(r, d.Title)
+	p.Photo = d
+	s.write(w, r, "photo", p)
+}
+
+func (s *Site) addComment(w http.ResponseWriter, r *http.Request) {
+	id, ok := photoID(r)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, "There is no such photo.")
+		return
+	}
+	viewer := s.viewer(r)
+	if viewer == nil {
+		s.fail(w, r, http.StatusUnauthorized, "Log in to comment.")
+		return
+	}
+	if !s.parseForm(w, r) {
+		return
+	}
+	body := strings.TrimSpace(r.PostForm.Get("body"))
+	switch n := utf8.RuneCountInString(body); {
+	case !utf8.ValidString(body):
+		s.fail(w, r, http.StatusBadRequest, "The comment is not valid UTF-8.")
+		return
+	case n == 0:
+		s.fail(w, r, http.StatusBadRequest, "The comment is empty.")
+		return
+	case n > MaxCommentLen:
+		s.fail(w, r, http.StatusBadRequest, "The comment is longer than 1000 characters.")
+		return
+	}
+	// The author is the session's user, never a form field.
+	if _, err := s.cfg.Store.AddComment(r.Context(), id, viewer.ID, body); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/p/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// parseForm reads a POST form within MaxFormBytes; it answers 413 or 400
+// itself and returns false when the form cannot be read.
+func (s *Site) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+		} else {
+			s.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		}
+		return false
+	}
+	return true
+}
+
+func (s *Site) login(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	name, password := r.PostForm.Get("name"), r.PostForm.Get("password")
+	u, err := s.cfg.Store.UserByName(r.Context(), name)
+	if err != nil && !errors.Is(err, data.ErrNotFound) {
+		s.failErr(w, r, err)
+		return
+	}
+	// The same answer whether the user does not exist or the password is
+	// wrong: the page does not tell which names exist.
+	if err != nil || !validName.MatchString(name) || !data.CheckPassword(u.PasswordHash, password) {
+		s.fail(w, r, http.StatusUnauthorized, "Wrong name or password.")
+		return
+	}
+	// A new id at every login: a session id known before login is useless.
+	if c, err := r.Cookie(SessionCookie); err == nil && validSessionID(c.Value) {
+		s.cfg.Sessions.Delete(r.Context(), c.Value)
+	}
+	id := newSessionID()
+	if err := s.cfg.Sessions.Create(r.Context(), id, u.ID); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// localPath returns next if it is a path on this site, else "/": the
+// login form cannot be used to send a visitor elsewhere.
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") || len(next) > 256 {
+		return "/"
+	}
+	return path.Clean(next)
+}
+
+func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil && validSessionID(c.Value) {
+		if err := s.cfg.Sessions.Delete(r.Context(), c.Value); err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Site) health(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Store.Ping(r.Context()); err != nil {
+		http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// static serves the stylesheet and the image pool. Images are read from
+// disk on every request: the cost the talk found at stage 3.
+func (s *Site) static(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	switch {
+	case name == "style.css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Write(styleCSS)
+	case validImage.MatchString(name) && s.cfg.Images != "":
+		http.ServeFile(w, r, path.Join(s.cfg.Images, name))
+	default:
+		s.fail(w, r, http.StatusNotFound, "No such file.")
+	}
+}

@@ -1,0 +1,111 @@
+// Package appserver is stage 2: one long-running process serving the site
+// with a pool of database connections and templates parsed once. Sessions
+// stay in the database, as in the talk.
+//
+// The talk's CherryPy could use one core because of Python's GIL; the
+// stage models that by running with GOMAXPROCS=1 (set by the command that
+// starts it, "scalelab serve 2 --procs N"). Lifting it (--procs 0: every
+// core) shows that a Go server does not need stage 3 to use several cores.
+package appserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/data"
+)
+
+// Server is the app server. Fill its fields, call Open, then Serve; Close
+// shuts it down gracefully.
+type Server struct {
+	// Addr to listen on; "127.0.0.1:0" picks a free port.
+	Addr string
+	// DatabaseURL of the PostgreSQL holding the dataset.
+	DatabaseURL string
+	// Images is the image pool folder.
+	Images string
+	// PoolSize is the number of database connections; zero means 8.
+	PoolSize int
+	// Sessions overrides where sessions live; nil keeps them in the database.
+	Sessions app.Sessions
+
+	ln   net.Listener
+	srv  *http.Server
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database, parses the templates and listens, so
+// that a bad address or database is an error here, not in a goroutine.
+func (s *Server) Open(ctx context.Context) error {
+	cfg, err := pgxpool.ParseConfig(s.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("appserver: database URL: %w", err)
+	}
+	cfg.MaxConns = int32(s.PoolSize)
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = 8
+	}
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return fmt.Errorf("appserver: %w", err)
+	}
+	sessions := s.Sessions
+	if sessions == nil {
+		sessions = &data.Sessions{DB: s.pool}
+	}
+	site, err := app.New(app.Config{Store: &data.Store{DB: s.pool}, Sessions: sessions, Images: s.Images})
+	if err != nil {
+		s.pool.Close()
+		return err
+	}
+	if s.ln, err = net.Listen("tcp", s.Addr); err != nil {
+		s.pool.Close()
+		return fmt.Errorf("appserver: %w", err)
+	}
+	s.srv = NewHTTPServer(site.Handler())
+	return nil
+}
+
+// NewHTTPServer is the http.Server every stage's Go process uses, with
+// timeouts so that a slow or silent client cannot hold a connection.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// URL is the server's address as a URL.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Serve answers requests until Close.
+func (s *Server) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("appserver: %w", err)
+	}
+	return nil
+}
+
+// Close lets requests in flight finish (until ctx ends), then closes the
+// connection pool.
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	if s.srv != nil {
+		err = s.srv.Shutdown(ctx)
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}

@@ -1,0 +1,141 @@
+// Package cgi is stage 1: the site as a CGI program run by a CGI host, a
+// new process and a new database connection for every request, templates
+// parsed every time: the costs the talk measured at 23 requests/s.
+//
+// The host is Go's net/http/cgi Handler (RFC 3875). The program is its
+// own small binary (stages/cgi/program), built by the lab into the state
+// folder from the source tree, so it is never stale.
+package cgi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/scalelab/scalelab/stages/appserver"
+)
+
+// ProgramName is the CGI program's file name.
+const ProgramName = "scalelab-cgi"
+
+// programPackage is the program's package path within the module.
+const programPackage = "./stages/cgi/program"
+
+// Build compiles the CGI program into dir and returns its path. It needs
+// the source tree (found from the working folder upwards) and the go
+// command; go build's cache makes it quick when nothing changed. Without a
+// source tree it uses the program installed beside the running binary by
+// "make build".
+func Build(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		exe, _ := os.Executable()
+		beside := filepath.Join(filepath.Dir(exe), ProgramName)
+		if _, statErr := os.Stat(beside); statErr == nil {
+			return beside, nil
+		}
+		return "", fmt.Errorf("cgi: no source tree to build %s from (%v) and no %s beside %s: run \"make build\" in the scalelab checkout", ProgramName, err, ProgramName, exe)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cgi: %w", err)
+	}
+	out, err := filepath.Abs(filepath.Join(dir, ProgramName))
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, programPackage)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return "", fmt.Errorf("cgi: the go command is needed to build the CGI program: install Go, or run \"make build\"")
+		}
+		return "", fmt.Errorf("cgi: build %s: %v: %s", ProgramName, err, strings.TrimSpace(string(b)))
+	}
+	return out, nil
+}
+
+// moduleRoot finds the scalelab source tree from the working folder up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module github.com/scalelab/scalelab\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the scalelab source tree")
+		}
+		dir = parent
+	}
+}
+
+// Host is the CGI host: an HTTP server that runs Program for every request.
+type Host struct {
+	// Addr to listen on; "127.0.0.1:0" picks a free port.
+	Addr string
+	// Program is the CGI program's path (see Build).
+	Program string
+	// DatabaseURL and Images are passed to the program in its environment.
+	DatabaseURL string
+	Images      string
+	// Stderr receives the programs' error output; nil means os.Stderr.
+	Stderr *os.File
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// Open listens; Serve then answers requests until Close.
+func (h *Host) Open() error {
+	if _, err := os.Stat(h.Program); err != nil {
+		return fmt.Errorf("cgi: program: %w", err)
+	}
+	images, _ := filepath.Abs(h.Images)
+	handler := &cgi.Handler{
+		Path: h.Program,
+		Root: "/",
+		Env:  []string{"DATABASE_URL=" + h.DatabaseURL, "SCALELAB_IMAGES=" + images},
+	}
+	if h.Stderr != nil {
+		handler.Stderr = h.Stderr
+	}
+	var err error
+	if h.ln, err = net.Listen("tcp", h.Addr); err != nil {
+		return fmt.Errorf("cgi: %w", err)
+	}
+	h.srv = appserver.NewHTTPServer(handler)
+	return nil
+}
+
+// URL is the host's address as a URL.
+func (h *Host) URL() string { return "http://" + h.ln.Addr().String() }
+
+// Serve answers requests until Close.
+func (h *Host) Serve() error {
+	if err := h.srv.Serve(h.ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("cgi: %w", err)
+	}
+	return nil
+}
+
+// Close waits for requests in flight (and their processes) to finish.
+func (h *Host) Close(ctx context.Context) error {
+	if h.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return h.srv.Shutdown(ctx)
+}

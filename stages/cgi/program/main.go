@@ -1,0 +1,57 @@
+// Command program is stage 1's CGI program: started once per request by
+// the CGI host, it opens its own database connection, parses the
+// templates, serves one request through the site's handlers and exits.
+// It links only what a request needs: no CLI, no load generator, no charts.
+//
+// Environment: DATABASE_URL (the database), SCALELAB_IMAGES (the image
+// pool folder), plus the CGI variables of RFC 3875 set by the host.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/data"
+)
+
+func main() {
+	if err := run(); err != nil {
+		// The host turns a CGI program that wrote no headers into a 500;
+		// the message goes to the host's log.
+		fmt.Fprintln(os.Stderr, "scalelab-cgi:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.Background())
+	site, err := app.New(app.Config{
+		Store:    &data.Store{DB: conn},
+		Sessions: &data.Sessions{DB: conn},
+		Images:   os.Getenv("SCALELAB_IMAGES"),
+	})
+	if err != nil {
+		return err
+	}
+	h := site.Handler()
+	pid := strconv.Itoa(os.Getpid())
+	return cgi.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Which process answered: tests count them.
+		w.Header().Set("X-Cgi-Pid", pid)
+		h.ServeHTTP(w, r)
+	}))
+}
