@@ -163,7 +163,10 @@ func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
 // its request count when it has no duration.
 func newProgressBar(w io.Writer, lo loadgen.Options) *progressbar.ProgressBar {
 	max := int64(lo.Duration / time.Second)
-	if lo.Duration == 0 {
+	switch {
+	case lo.Duration == 0 && lo.Requests == 0:
+		max = int64(loadgen.DefaultDuration / time.Second)
+	case lo.Duration == 0:
 		max = lo.Requests
 	}
 	return progressbar.NewOptions64(max,
@@ -183,10 +186,10 @@ func showProgress(bar *progressbar.ProgressBar, lo loadgen.Options, p loadgen.Pr
 		desc += fmt.Sprintf("  %.0f pages/s", float64(p.PageViews)/secs)
 	}
 	bar.Describe(desc)
-	if lo.Duration > 0 {
-		bar.Set64(int64(p.Elapsed / time.Second))
-	} else {
+	if lo.Duration == 0 && lo.Requests > 0 {
 		bar.Set64(p.Requests)
+	} else {
+		bar.Set64(int64(p.Elapsed / time.Second))
 	}
 }
 

@@ -96,6 +96,9 @@ func runEpoll(run *runState, targets []*target) error {
 	events := make([]syscall.EpollEvent, 256)
 	lastMaint := time.Duration(0)
 	for {
+		// Poll first with a raw call; only when nothing is ready, wait
+		// through the scheduler (measured: no slower than raw-only waits,
+		// and other goroutines keep running).
 		n := epollWait(epfd, events, 0, false)
 		if n == 0 {
 			n = epollWait(epfd, events, int(maintEvery/time.Millisecond), true)

@@ -305,7 +305,7 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 
 	watch, err := procstat.Watch(opts.WatchPIDs)
 	if err != nil {
-		return nil, fmt.Errorf("loadgen: watch: %w", err)
+		return nil, fmt.Errorf("%w: watch: %v", ErrUsage, err)
 	}
 	cpu0, err := procstat.Self()
 	if err != nil {
@@ -338,7 +338,13 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: watch: %w", err)
 	}
-	run.results(&rec.Results, elapsed)
+	// An open loop's rate is that of its schedule: requests still in flight
+	// at the end are waited for, but the wait does not dilute the rate.
+	wall := elapsed
+	if opts.Rate > 0 && opts.Duration > 0 && wall > opts.Duration {
+		wall = opts.Duration
+	}
+	run.results(&rec.Results, wall)
 	c := &rec.Results.CPU
 	d := cpu1.Sub(cpu0)
 	c.ClientUserS, c.ClientSysS = d.User.Seconds(), d.Sys.Seconds()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # compare.sh: scalelab load against wrk -t1 and ab -k on a private nginx
-# serving a 2 KB file on the loopback, the same 64 connections, in turns,
-# ROUNDS times. Prints req/s and client CPU-s per 100k requests for each run;
-# take the medians. Usage: bench/scripts/compare.sh [ROUNDS] [SECONDS]
+# (one worker) serving a 2 KB file on the loopback, the same 64 connections,
+# in turns, ROUNDS times. Prints req/s and client CPU-s per 100k requests of
+# each run, then the medians. The portable engine (--portable) runs too.
+# Usage: bench/scripts/compare.sh [ROUNDS] [SECONDS]
 # Run from the repository's root; needs Go, nginx, wrk, ab and curl.
 set -euo pipefail
 ROUNDS=${1:-3}
@@ -50,11 +51,17 @@ run() {
 	ab) reqs=$(awk '/Complete requests/{print $3}' "$TMP/out"); rps=$(awk '/Requests per second/{print $4}' "$TMP/out") ;;
 	*) reqs=$(awk '/requests /{gsub(",","",$2); print $2}' "$TMP/out"); rps=$(awk '/requests /{gsub(",","",$7); print $7}' "$TMP/out") ;;
 	esac
-	printf '%-10s %10.0f req/s  %5.2f CPU-s/100k\n' "$name" "$rps" "$(echo "$cpu*100000/$reqs" | bc -l)"
+	printf '%-10s %10.0f req/s  %5.2f CPU-s/100k\n' "$name" "$rps" "$(echo "$cpu*100000/$reqs" | bc -l)" | tee -a "$TMP/all"
 }
 for r in $(seq "$ROUNDS"); do
 	echo "round $r"
 	run scalelab "$BIN" load "$URL" -c 64 -d "${SECS}s"
 	run wrk wrk -t1 -c64 -d"${SECS}s" "$URL"
 	run ab ab -k -c64 -t"$SECS" -n 100000000 "$URL"
+	run portable "$BIN" load "$URL" -c 64 -d "${SECS}s" --portable
+done
+echo "medians of $ROUNDS rounds of ${SECS}s:"
+for name in scalelab wrk ab portable; do
+	awk -v n="$name" '$1 == n {print $2, $4}' "$TMP/all" | sort -n -k1 | awk '{r[NR]=$1} END {printf "%-10s %10.0f req/s", "'"$name"'", r[int((NR+1)/2)]}'
+	awk -v n="$name" '$1 == n {print $4}' "$TMP/all" | sort -n | awk '{c[NR]=$1} END {printf "  %5.2f CPU-s/100k\n", c[int((NR+1)/2)]}'
 done
