@@ -7,12 +7,13 @@ STATE ?= .lab
 # Extra flags for go test, e.g. make test TESTFLAGS=-v
 TESTFLAGS ?=
 
-.PHONY: all build deps test vet lab up down seed status clean
+.PHONY: all build deps test vet fuzz lab up down seed status clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/scalelab
+	$(GO) build -o bin/scalelab-cgi ./stages/cgi/program
 
 deps:
 	@./scripts/deps.sh
@@ -24,6 +25,12 @@ vet:
 # The tests start their own PostgreSQL, memcached and nginx on loopback.
 test: deps vet
 	$(GO) test -count=1 -timeout 20m $(TESTFLAGS) ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+# Fuzz the site's handlers (the seed corpus also runs in every go test).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzSite -fuzztime $(FUZZTIME) ./app
 
 # The main job. Today: start the lab's services and load the full dataset
 # (100,000 users). The stages and the driver that measures them come next.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"strconv"
@@ -65,7 +66,7 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /static/", s.static)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "There is no page at this address.")
 	})
 	// Browsers mark cross-site requests (Sec-Fetch-Site, Origin): a form
@@ -92,7 +93,7 @@ func (s *Site) guard(next http.Handler) http.Handler {
 		case len(r.RequestURI) > MaxURILength || len(r.URL.RawQuery) > MaxURILength:
 			s.fail(w, r, http.StatusRequestURITooLong, "The address is too long.")
 			return
-		case !utf8.ValidString(r.URL.Path) || !utf8.ValidString(r.URL.RawQuery):
+		case !utf8.ValidString(r.URL.Path) || !validQuery(r.URL.RawQuery):
 			s.fail(w, r, http.StatusBadRequest, "The address is not valid UTF-8.")
 			return
 		}
@@ -101,6 +102,26 @@ func (s *Site) guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// validQuery reports whether every name and value of a query string is
+// valid UTF-8 once decoded.
+func validQuery(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	q, _ := url.ParseQuery(raw)
+	for k, vs := range q {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // fail writes a short error page with the given status. It is the one

@@ -7,6 +7,7 @@ package infratest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -36,7 +37,28 @@ func Main(m *testing.M, ready func(dir string, s infra.Services)) {
 	os.Exit(run(m, ready))
 }
 
+// inheritedLab names the environment variable through which a test
+// binary's child processes (the workers of go test -fuzz) reuse the lab of
+// the process that started them instead of starting their own.
+const inheritedLab = "SCALELAB_TEST_LAB"
+
+// Inherited reports whether this process uses a lab started by its parent
+// test process; such a process must not load data or stop the lab.
+func Inherited() bool { return os.Getenv(inheritedLab) != "" }
+
 func run(m *testing.M, ready func(string, infra.Services)) int {
+	if v := os.Getenv(inheritedLab); v != "" {
+		var l struct {
+			Dir string
+			infra.Services
+		}
+		if err := json.Unmarshal([]byte(v), &l); err != nil {
+			fmt.Fprintln(os.Stderr, "infratest:", inheritedLab, err)
+			return 1
+		}
+		ready(l.Dir, l.Services)
+		return m.Run()
+	}
 	dir, err := StateDir("scalelab-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "infratest:", err)
@@ -54,7 +76,12 @@ func run(m *testing.M, ready func(string, infra.Services)) int {
 		return 1
 	}
 	defer lab.Stop(started)
+	b, _ := json.Marshal(struct {
+		Dir string
+		infra.Services
+	}{dir, svc})
 	ready(dir, svc)
+	os.Setenv(inheritedLab, string(b))
 	return m.Run()
 }
 
