@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/scalelab/scalelab/infra"
@@ -76,6 +78,17 @@ func run(m *testing.M, ready func(string, infra.Services)) int {
 		return 1
 	}
 	defer lab.Stop(started)
+	// A test run stopped by a signal (Ctrl-C, a timeout's SIGTERM, a
+	// closed output pipe) still stops its servers.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	go func() {
+		sig := <-sigs
+		lab.Stop(started)
+		os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, "infratest: stopped the lab on", sig)
+		os.Exit(2)
+	}()
 	b, _ := json.Marshal(struct {
 		Dir string
 		infra.Services
