@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -214,4 +215,67 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	waitNoProcesses(t, dir)
+}
+
+// serve runs a stage on a fresh state folder, checks that it answers, then
+// stops it with Ctrl-C: every process it started must be gone.
+func TestServeStopsEverythingOnCtrlC(t *testing.T) {
+	for _, stage := range []string{"cgi", "2"} {
+		t.Run(stage, func(t *testing.T) {
+			dir := stateDir(t)
+			cmd, stdout, stderr := scalelab(nil, "serve", stage, "--addr", "127.0.0.1:0", "--seed-users", "200", "--state", dir)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			var url string
+			for deadline := time.Now().Add(60 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				for _, line := range strings.Split(stdout.String(), "\n") {
+					if rest, ok := strings.CutPrefix(line, "serving "); ok {
+						url, _, _ = strings.Cut(rest, " ")
+					}
+				}
+				if cmd.ProcessState != nil {
+					break
+				}
+			}
+			if strings.Contains(stderr.String(), infra.ErrMissingBinary.Error()) {
+				infratest.NeedBinary(t, infra.ErrMissingBinary)
+			}
+			if url == "" {
+				t.Fatalf("serve printed no URL: %s %s", stdout, stderr)
+			}
+			if !strings.Contains(stdout.String(), "seeding 200 users") {
+				t.Errorf("serve on an empty database did not say it seeds: %s", stdout)
+			}
+			resp, err := http.Get(url + "/u/user000001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("GET /u/user000001: %d", resp.StatusCode)
+			}
+			cmd.Process.Signal(syscall.SIGINT)
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("serve after Ctrl-C: %v: %s", err, stderr)
+			}
+			waitNoProcesses(t, dir)
+		})
+	}
+}
+
+func TestServeBadUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve"},
+		{"serve", "9"},
+		{"serve", "2", "--addr", "10.1.2.3:8080"},
+		{"serve", "2", "--addr", "nonsense"},
+		{"serve", "2", "--procs", "-1"},
+	} {
+		r := run(t, nil, args...)
+		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line", args, r.code, r.stderr)
+		}
+	}
 }
