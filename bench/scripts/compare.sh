@@ -3,7 +3,9 @@
 # (one worker) serving a 2 KB file on the loopback, the same 64 connections,
 # in turns, ROUNDS times. Prints req/s and client CPU-s per 100k requests of
 # each run, then the medians. The portable engine (--portable) runs too.
-# Usage: bench/scripts/compare.sh [ROUNDS] [SECONDS]
+# With PIN=1, nginx's worker runs on CPU 0 and every client on CPU 1, which
+# takes the scheduler's placement out of the comparison.
+# Usage: [PIN=1] bench/scripts/compare.sh [ROUNDS] [SECONDS]
 # Run from the repository's root; needs Go, nginx, wrk, ab and curl.
 set -euo pipefail
 ROUNDS=${1:-3}
@@ -39,11 +41,16 @@ NGINX=$!
 trap 'kill $NGINX 2>/dev/null; wait $NGINX 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/2k.txt" >/dev/null && break; sleep 0.1; done
 URL="http://127.0.0.1:$PORT/2k.txt"
+PINC=()
+if [ "${PIN:-0}" = 1 ]; then
+	for w in $(pgrep -P "$NGINX"); do taskset -pc 0 "$w" >/dev/null; done
+	PINC=(taskset -c 1)
+fi
 
 # run NAME CMD...: prints NAME req/s cpu-s-per-100k
 run() {
 	local name=$1; shift
-	/usr/bin/time -f '%U %S' -o "$TMP/time" "$@" > "$TMP/out" 2>&1
+	/usr/bin/time -f '%U %S' -o "$TMP/time" "${PINC[@]}" "$@" > "$TMP/out" 2>&1
 	local cpu reqs rps
 	cpu=$(awk '{print $1+$2}' "$TMP/time")
 	case $name in

@@ -21,15 +21,25 @@ import (
 //   - photo ids run from 1 to about 15 x Users (10-20 photos per user);
 //     an id that does not exist answers 404, a normal outcome;
 //   - tag names come from a fixed list (DefaultTags unless told otherwise);
-//   - pages: GET / (front), /u/{name} and /u/{name}?page=2 (a user's photos),
-//     /p/{id} (a photo), /t/{tag} (a tag); images are the src="/static/..."
-//     attributes of a page's HTML;
+//   - pages: GET / (front), /u/{name} (a user's photos), /p/{id} (a photo),
+//     /t/{tag} (a tag); further pages of a list are the href="...?page=N"
+//     links of the page's HTML, followed by some visitors; images are the
+//     src="/static/..." attributes of a page's HTML;
 //   - POST /login with form fields name and password sets cookie "session";
 //     POST /p/{id}/comments with form field body posts a comment for the
 //     logged-in user; POSTs carry Origin: http://host:port of the target.
 
 // DefaultTags are the tag names the data generator uses.
-var DefaultTags = []string{"sunset", "beach", "cat", "dog", "city", "night", "mountain", "food", "family", "travel"}
+var DefaultTags = []string{
+	"sunset", "beach", "cat", "dog", "city", "night", "mountain", "food", "family", "travel",
+	"snow", "flowers", "portrait", "street", "architecture", "bw", "macro", "river", "forest", "friends",
+	"concert", "sport", "sky", "garden",
+}
+
+// NextPageShare is the share of views of a paginated list (a user's
+// photos, a tag) after which the visitor follows the link to the next page,
+// when there is one.
+const NextPageShare = 0.25
 
 // UserName is the name of the i-th seeded user (1-based).
 func UserName(i int) string { return fmt.Sprintf("user%06d", i) }
@@ -179,7 +189,9 @@ type visit struct {
 	pagesLeft      int
 	cookie         string
 	last           loadgen.Kind
-	lastPhoto      int // id of the photo page just viewed, for a comment
+	lastPhoto      int    // id of the photo page just viewed, for a comment
+	follow         bool   // the visitor will follow the page's next-page link
+	nextLink       string // that link, once the page came
 	images         []string
 	seen           map[string]bool
 }
@@ -231,15 +243,16 @@ func (v *visit) page() string {
 		x = m.Front + m.User // a photo page
 	}
 	v.lastPhoto = 0
+	v.follow = v.rng.Float64() < NextPageShare
+	if link := v.nextLink; link != "" && !(v.comment && v.pagesLeft == 0) {
+		v.nextLink = ""
+		return link
+	}
 	switch {
 	case x < m.Front:
 		return "/"
 	case x < m.Front+m.User:
-		name := UserName(1 + permute(v.users.Uint64(), v.w.Users))
-		if v.rng.Float64() < 0.2 {
-			return "/u/" + name + "?page=2"
-		}
-		return "/u/" + name
+		return "/u/" + UserName(1+permute(v.users.Uint64(), v.w.Users))
 	case x < m.Front+m.User+m.Photo:
 		id := 1 + permute(v.photos.Uint64(), v.w.Photos)
 		if v.comment {
@@ -271,6 +284,10 @@ func (v *visit) learn(r *loadgen.Response) {
 		}
 	}
 	if v.last == loadgen.Page && r.Status == 200 {
+		if v.follow {
+			v.follow = false
+			v.nextLink = NextPage(r.Body)
+		}
 		if v.seen == nil {
 			v.seen = map[string]bool{}
 		}
@@ -278,6 +295,31 @@ func (v *visit) learn(r *loadgen.Response) {
 			if !v.seen[img] {
 				v.seen[img] = true
 				v.images = append(v.images, img)
+			}
+		}
+	}
+}
+
+// NextPage returns the link to the next page of a paginated list: the
+// href="...?page=N" link with the highest N, or "" when there is none.
+func NextPage(html []byte) string {
+	best, bestN := "", 0
+	needle := []byte(`href="`)
+	for {
+		i := bytes.Index(html, needle)
+		if i < 0 {
+			return best
+		}
+		html = html[i+len(needle):]
+		j := bytes.IndexByte(html, '"')
+		if j < 0 {
+			return best
+		}
+		link := strings.ReplaceAll(string(html[:j]), "&amp;", "&")
+		html = html[j:]
+		if k := strings.Index(link, "?page="); k > 0 && strings.HasPrefix(link, "/") {
+			if n, err := strconv.Atoi(link[k+len("?page="):]); err == nil && n > bestN {
+				best, bestN = link, n
 			}
 		}
 	}

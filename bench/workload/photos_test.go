@@ -25,6 +25,13 @@ func page(path string) []byte {
 	for i := 0; i < 3; i++ {
 		fmt.Fprintf(&b, `<img alt="x" src="/static/img/%03d.jpg">`, n+i)
 	}
+	if strings.HasPrefix(path, "/t/") && !strings.Contains(path, "?page=3") {
+		n := 2
+		if strings.Contains(path, "?page=2") {
+			n = 3
+		}
+		fmt.Fprintf(&b, `<a href="%s?page=%d">older</a>`, strings.SplitN(path, "?", 2)[0], n)
+	}
 	b.WriteString("</body></html>")
 	return []byte(b.String())
 }
@@ -81,7 +88,7 @@ func TestPhotosMix(t *testing.T) {
 	w := mustPhotos(t, workload.Photos{Seed: 1, Users: 1000, LoginShare: 0.2, CommentShare: 0.05})
 	const visits = 4000
 	lines := simulate(w, visits)
-	user := regexp.MustCompile(`^/u/user(\d{6})(\?page=2)?$`)
+	user := regexp.MustCompile(`^/u/user(\d{6})$`)
 	photo := regexp.MustCompile(`^/p/(\d+)$`)
 	counts := map[string]int{}
 	users := map[string]int{}
@@ -108,6 +115,9 @@ func TestPhotosMix(t *testing.T) {
 			counts["photo"]++
 		case strings.HasPrefix(path, "/t/"):
 			counts["tag"]++
+			if strings.Contains(path, "?page=") {
+				counts["next"]++
+			}
 		default:
 			t.Errorf("unexpected request %q", l)
 		}
@@ -131,6 +141,9 @@ func TestPhotosMix(t *testing.T) {
 	if counts["image"] == 0 {
 		t.Error("no images requested")
 	}
+	if counts["next"] == 0 {
+		t.Error("no next-page link followed")
+	}
 	// Zipf: the most popular user gets far more than a uniform 1/1000.
 	most := 0
 	for _, n := range users {
@@ -149,6 +162,16 @@ func TestImages(t *testing.T) {
 	}
 	if n := len(workload.Images([]byte(html), 1)); n != 1 {
 		t.Errorf("max 1 gave %d", n)
+	}
+}
+
+func TestNextPage(t *testing.T) {
+	html := `<a href="/t/cat">newer</a> <a href="/t/cat?page=3">older</a> <a href="/t/cat?page=2">2</a> <a href="http://x/?page=9">`
+	if got := workload.NextPage([]byte(html)); got != "/t/cat?page=3" {
+		t.Errorf("NextPage = %q", got)
+	}
+	if got := workload.NextPage([]byte(`<a href="/u/x">`)); got != "" {
+		t.Errorf("NextPage without links = %q", got)
 	}
 }
 
