@@ -7,7 +7,7 @@ STATE ?= .lab
 # Extra flags for go test, e.g. make test TESTFLAGS=-v
 TESTFLAGS ?=
 
-.PHONY: all build deps test vet fuzz lab up down seed status clean
+.PHONY: all build deps test vet fuzz lab stage-1 stage-2 up down seed status clean
 
 all: build
 
@@ -39,6 +39,13 @@ fuzz:
 lab: deps build
 	@trap '$(BIN) down --state $(STATE)' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN) up --state $(STATE) && $(BIN) seed --state $(STATE) && $(BIN) status --state $(STATE)
+
+# One stage in the foreground until Ctrl-C (the driver will also load and chart it).
+stage-1: build
+	$(BIN) serve 1 --state $(STATE)
+
+stage-2: build
+	$(BIN) serve 2 --state $(STATE)
 
 up: build
 	$(BIN) up --state $(STATE)
