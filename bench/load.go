@@ -73,7 +73,11 @@ func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
 	var bar *progressbar.ProgressBar
 	if opts.Progress {
 		bar = newProgressBar(stderr, lo)
-		lo.Progress = func(p loadgen.Progress) { showProgress(bar, lo, p) }
+		var last loadgen.Progress
+		lo.Progress = func(p loadgen.Progress) {
+			showProgress(bar, lo, p, last)
+			last = p
+		}
 	}
 	rec, err := loadgen.Run(ctx, lo)
 	if bar != nil {
@@ -178,12 +182,13 @@ func newProgressBar(w io.Writer, lo loadgen.Options) *progressbar.ProgressBar {
 	)
 }
 
-// showProgress updates the bar with the totals of the last second.
-func showProgress(bar *progressbar.ProgressBar, lo loadgen.Options, p loadgen.Progress) {
-	secs := p.Elapsed.Seconds()
-	desc := fmt.Sprintf("%.0f s  %d requests  %.0f req/s  %d errors", secs, p.Requests, float64(p.Requests)/secs, p.Errors)
+// showProgress updates the bar: totals, and rates over the last interval.
+func showProgress(bar *progressbar.ProgressBar, lo loadgen.Options, p, last loadgen.Progress) {
+	dt := (p.Elapsed - last.Elapsed).Seconds()
+	desc := fmt.Sprintf("%.0f s  %d requests  %.0f req/s  %d errors",
+		p.Elapsed.Seconds(), p.Requests, float64(p.Requests-last.Requests)/dt, p.Errors)
 	if p.PageViews > 0 {
-		desc += fmt.Sprintf("  %.0f pages/s", float64(p.PageViews)/secs)
+		desc += fmt.Sprintf("  %.0f pages/s", float64(p.PageViews-last.PageViews)/dt)
 	}
 	bar.Describe(desc)
 	if lo.Duration == 0 && lo.Requests > 0 {

@@ -345,6 +345,7 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 		wall = opts.Duration
 	}
 	run.results(&rec.Results, wall)
+	rec.Results.Interrupted = ctx.Err() != nil
 	c := &rec.Results.CPU
 	d := cpu1.Sub(cpu0)
 	c.ClientUserS, c.ClientSysS = d.User.Seconds(), d.Sys.Seconds()

@@ -57,6 +57,7 @@ func Merge(recs ...*Record) (*Record, error) {
 
 		in := &r.Results
 		res.Seconds = math.Max(res.Seconds, in.Seconds)
+		res.Interrupted = res.Interrupted || in.Interrupted
 		res.Requests += in.Requests
 		res.PageViews += in.PageViews
 		res.Late += in.Late

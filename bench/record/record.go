@@ -136,6 +136,8 @@ type Env struct {
 type Results struct {
 	// Seconds is the measured wall time from the first request to the end.
 	Seconds float64 `json:"seconds"`
+	// Interrupted says the run was stopped (Ctrl-C) before its end.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Requests counts requests that got a complete response, whatever its
 	// status; ErrorsTotal counts the ones that did not plus 5xx responses.
 	Requests    int64 `json:"requests"`

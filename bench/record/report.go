@@ -17,6 +17,9 @@ const SaturatedShare = 0.9
 // which case the req/s measure the tool, not the server.
 func (r *Record) Warnings() []string {
 	var out []string
+	if r.Results.Interrupted {
+		out = append(out, fmt.Sprintf("the run was interrupted after %.1f s", r.Results.Seconds))
+	}
 	c := r.Results.CPU
 	if c.ClientCoreLimit > 0 && c.ClientCores >= SaturatedShare*c.ClientCoreLimit {
 		if c.ClientCoreLimit <= 1 {
@@ -47,7 +50,11 @@ func WriteSummary(w io.Writer, r *Record) error {
 	}
 	mode := fmt.Sprintf("closed loop, %d connections", s.Connections)
 	if s.Mode == "open" {
-		mode = fmt.Sprintf("open loop at %s req/s, up to %d connections", num(s.Rate), s.Connections)
+		unit := "req/s"
+		if s.Workload != "" {
+			unit = "page views and posts/s"
+		}
+		mode = fmt.Sprintf("open loop at %s %s, up to %d connections", num(s.Rate), unit, s.Connections)
 	}
 	fmt.Fprintf(&b, "%s: %s, %s, engine %s", r.Tool, mode, ka, s.Engine)
 	if s.Workload != "" {
