@@ -238,10 +238,20 @@ func resolve(ctx context.Context, urls []*url.URL, keepAlive bool) ([]*target, e
 		if err != nil || len(ips) == 0 {
 			return nil, fmt.Errorf("resolve %s: %w", u.Host, err)
 		}
+		// Prefer IPv4, as browsers' "happy eyeballs" usually end up doing
+		// on loopback: "localhost" is often both 127.0.0.1 and ::1, and a
+		// test server may listen on one only.
+		ip := ips[0].IP
+		for _, a := range ips {
+			if a.IP.To4() != nil {
+				ip = a.IP
+				break
+			}
+		}
 		p, _ := strconv.Atoi(port)
 		t := &target{
 			url:    u,
-			addr:   &net.TCPAddr{IP: ips[0].IP, Port: p},
+			addr:   &net.TCPAddr{IP: ip, Port: p},
 			origin: "http://" + u.Host,
 		}
 		t.wire = appendRequest(nil, "GET", u.RequestURI(), u.Host, "", "", "", !keepAlive)

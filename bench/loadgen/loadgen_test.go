@@ -101,6 +101,26 @@ func TestRequestCount(t *testing.T) {
 	}
 }
 
+func TestIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback here:", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
+	go srv.Serve(ln)
+	defer srv.Close()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, "http://"+ln.Addr().String()+"/")}, Connections: 2, Requests: 20, Portable: e.portable,
+			})
+			if rec.Results.Status["200"] != 20 {
+				t.Errorf("status %v errors %v, want 20 OK", rec.Results.Status, rec.Results.Errors)
+			}
+		})
+	}
+}
+
 func TestStatusAndErrorAccounting(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
