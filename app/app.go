@@ -23,6 +23,7 @@ import (
 type Store interface {
 	Ping(ctx context.Context) error
 	Newest(ctx context.Context) ([]data.PhotoCard, error)
+	LatestComments(ctx context.Context, n int) ([]data.CommentView, error)
 	UserByName(ctx context.Context, name string) (data.User, error)
 	UserPhotos(ctx context.Context, u data.User, page int) ([]data.PhotoCard, int, error)
 	TagPhotos(ctx context.Context, tag string, page int) ([]data.PhotoCard, bool, error)

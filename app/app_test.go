@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -149,6 +151,7 @@ func TestComments(t *testing.T) {
 		t.Errorf("comment without session: %d, want 401", r.Status)
 	}
 	c.Login(t, 5)
+	before := commentCount(t, c.Get(t, "/u/user000001").Body, 9)
 	body := `<script>alert("x")</script> nice & sharp`
 	// A forged author field is ignored: the author is the session's user.
 	r := c.Post(t, "/p/9/comments", url.Values{"body": {body}, "user_id": {"1"}})
@@ -163,6 +166,13 @@ func TestComments(t *testing.T) {
 	i := strings.Index(page, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; nice &amp; sharp")
 	if i < 0 || !strings.Contains(page[max(0, i-200):i], want) {
 		t.Errorf("the new comment is not on the photo page by user000005")
+	}
+	// The owner's page counts it and the front page lists it, at once.
+	if after := commentCount(t, c.Get(t, "/u/user000001").Body, 9); after != before+1 {
+		t.Errorf("owner's page shows %d comments on photo 9, want %d", after, before+1)
+	}
+	if front := c.Get(t, "/").Body; !strings.Contains(front, `on <a href="/p/9">`) || !strings.Contains(front, "nice &amp; sharp") {
+		t.Error("the front page's latest comments lack the new comment")
 	}
 	// Anonymous visitors see it too.
 	if !strings.Contains(newSite(t).Get(t, "/p/9").Body, "nice &amp; sharp") {
@@ -293,4 +303,16 @@ func FuzzSite(f *testing.F) {
 			t.Fatalf("%s %q (body %q): %d %s", method, target, body, w.Code, w.Body.String())
 		}
 	})
+}
+
+// commentCount reads the comment count of photo id's card on a list page.
+func commentCount(t *testing.T, page string, id int64) int {
+	t.Helper()
+	re := regexp.MustCompile(`<a href="/p/` + strconv.FormatInt(id, 10) + `">[^<]*</a><br><small>by <a [^>]*>[^<]*</a> · (\d+) comments?</small>`)
+	m := re.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no card with a comment count for photo %d", id)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }

@@ -21,6 +21,7 @@ const (
 	MaxURILength   = 2048      // path and query: 414 beyond
 	MaxFormBytes   = 64 << 10  // POST bodies: 413 beyond
 	MaxCommentLen  = 1000      // runes
+	LatestComments = 5         // on the front page
 	maxPage        = 1_000_000 // pages beyond are 404 without a query
 	SessionCookie  = "session"
 	sessionIDBytes = 32
@@ -39,11 +40,12 @@ type page struct {
 	Path   string     // the request path, for the login form's "next"
 	Viewer *data.User // nil when not logged in
 
-	Photos []data.PhotoCard
-	User   data.User
-	Total  int
-	Tag    string
-	Photo  data.PhotoDetail
+	Photos   []data.PhotoCard
+	Comments []data.CommentView // the front page's latest comments
+	User     data.User
+	Total    int
+	Tag      string
+	Photo    data.PhotoDetail
 
 	Page, Pages int
 	Prev, Next  string
@@ -216,6 +218,10 @@ func (s *Site) front(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "Newest photos")
 	var err error
 	if p.Photos, err = s.cfg.Store.Newest(r.Context()); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	if p.Comments, err = s.cfg.Store.LatestComments(r.Context(), LatestComments); err != nil {
 		s.failErr(w, r, err)
 		return
 	}

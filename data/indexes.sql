@@ -4,4 +4,5 @@
 CREATE INDEX photos_user_created ON photos (user_id, created_at DESC, id DESC);
 CREATE INDEX photos_created ON photos (created_at DESC, id DESC);
 CREATE INDEX comments_photo ON comments (photo_id, created_at, id);
+CREATE INDEX comments_created ON comments (created_at DESC, id DESC);
 CREATE INDEX tags_tag ON tags (tag, photo_id DESC);

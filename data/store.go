@@ -30,13 +30,18 @@ type PhotoCard struct {
 	Photo
 	OwnerName    string
 	OwnerDisplay string
+	// Comments is the number of comments; filled only where a page shows
+	// it (a user's page), -1 elsewhere.
+	Comments int
 }
 
-// CommentView is a comment with its author's names.
+// CommentView is a comment with its author's names (and, in the front
+// page's list, its photo's title).
 type CommentView struct {
 	Comment
 	AuthorName    string
 	AuthorDisplay string
+	PhotoTitle    string
 }
 
 // PhotoDetail is everything a photo page shows.
@@ -58,14 +63,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.DB.QueryRow(ctx, "SELECT 1").Scan(&one)
 }
 
-const cardColumns = "p.id, p.user_id, p.title, p.image, p.created_at, u.name, u.display_name"
+const cardColumns = "p.id, p.user_id, p.title, p.image, p.created_at, u.name, u.display_name, -1"
 
 func scanCards(rows pgx.Rows) ([]PhotoCard, error) {
 	defer rows.Close()
 	var out []PhotoCard
 	for rows.Next() {
 		var c PhotoCard
-		if err := rows.Scan(&c.ID, &c.UserID, &c.Title, &c.Image, &c.CreatedAt, &c.OwnerName, &c.OwnerDisplay); err != nil {
+		if err := rows.Scan(&c.ID, &c.UserID, &c.Title, &c.Image, &c.CreatedAt, &c.OwnerName, &c.OwnerDisplay, &c.Comments); err != nil {
 			return nil, err
 		}
 		c.CreatedAt = c.CreatedAt.UTC()
@@ -82,6 +87,32 @@ func (s *Store) Newest(ctx context.Context) ([]PhotoCard, error) {
 		return nil, fmt.Errorf("newest photos: %w", err)
 	}
 	return scanCards(rows)
+}
+
+// LatestComments returns the site's newest comments with their photos'
+// titles: the front page's "latest comments".
+func (s *Store) LatestComments(ctx context.Context, n int) ([]CommentView, error) {
+	rows, err := s.DB.Query(ctx, `SELECT c.id, c.photo_id, c.user_id, c.body, c.created_at, u.name, u.display_name, p.title
+		FROM comments c JOIN users u ON u.id = c.user_id JOIN photos p ON p.id = c.photo_id
+		ORDER BY c.created_at DESC, c.id DESC LIMIT $1`, n)
+	if err != nil {
+		return nil, fmt.Errorf("latest comments: %w", err)
+	}
+	return scanComments(rows)
+}
+
+func scanComments(rows pgx.Rows) ([]CommentView, error) {
+	defer rows.Close()
+	var out []CommentView
+	for rows.Next() {
+		var c CommentView
+		if err := rows.Scan(&c.ID, &c.PhotoID, &c.UserID, &c.Body, &c.CreatedAt, &c.AuthorName, &c.AuthorDisplay, &c.PhotoTitle); err != nil {
+			return nil, err
+		}
+		c.CreatedAt = c.CreatedAt.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // UserByName returns the user called name, or ErrNotFound.
@@ -106,7 +137,8 @@ func (s *Store) UserPhotos(ctx context.Context, u User, page int) ([]PhotoCard, 
 	if err := s.DB.QueryRow(ctx, "SELECT count(*) FROM photos WHERE user_id = $1", u.ID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count photos of %s: %w", u.Name, err)
 	}
-	rows, err := s.DB.Query(ctx, `SELECT p.id, p.user_id, p.title, p.image, p.created_at, $2::text, $3::text FROM photos p
+	rows, err := s.DB.Query(ctx, `SELECT p.id, p.user_id, p.title, p.image, p.created_at, $2::text, $3::text,
+		(SELECT count(*) FROM comments c WHERE c.photo_id = p.id)::int FROM photos p
 		WHERE p.user_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $4 OFFSET $5`,
 		u.ID, u.Name, u.DisplayName, PageSize, (page-1)*PageSize)
 	if err != nil {
@@ -154,21 +186,15 @@ func (s *Store) Photo(ctx context.Context, id int64) (PhotoDetail, error) {
 	if d.Tags, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 		return d, fmt.Errorf("tags of photo %d: %w", id, err)
 	}
-	rows, err = s.DB.Query(ctx, `SELECT c.id, c.photo_id, c.user_id, c.body, c.created_at, u.name, u.display_name
+	rows, err = s.DB.Query(ctx, `SELECT c.id, c.photo_id, c.user_id, c.body, c.created_at, u.name, u.display_name, ''::text
 		FROM comments c JOIN users u ON u.id = c.user_id WHERE c.photo_id = $1 ORDER BY c.created_at, c.id`, id)
 	if err != nil {
 		return d, fmt.Errorf("comments of photo %d: %w", id, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var c CommentView
-		if err := rows.Scan(&c.ID, &c.PhotoID, &c.UserID, &c.Body, &c.CreatedAt, &c.AuthorName, &c.AuthorDisplay); err != nil {
-			return d, err
-		}
-		c.CreatedAt = c.CreatedAt.UTC()
-		d.Comments = append(d.Comments, c)
+	if d.Comments, err = scanComments(rows); err != nil {
+		return d, fmt.Errorf("comments of photo %d: %w", id, err)
 	}
-	return d, rows.Err()
+	return d, nil
 }
 
 // AddComment stores a comment by userID on a photo. ErrNotFound if the
