@@ -28,6 +28,15 @@ func (r *Record) Warnings() []string {
 			out = append(out, fmt.Sprintf("client used %.2f of its %.0f cores: this is a ceiling of the tool, not of the server", c.ClientCores, c.ClientCoreLimit))
 		}
 	}
+	if n := float64(r.Env.CPUs); n > 0 && len(c.Watched) > 0 {
+		total := c.ClientCores
+		for _, w := range c.Watched {
+			total += w.Cores
+		}
+		if total >= SaturatedShare*n {
+			out = append(out, fmt.Sprintf("client and watched processes used %.2f of the machine's %.0f cores: they competed for CPU", total, n))
+		}
+	}
 	if r.Results.Requests == 0 {
 		out = append(out, "no request got a response")
 	} else if e := r.Results.ErrorsTotal; e*100 >= r.Results.Requests {
