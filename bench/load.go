@@ -42,6 +42,7 @@ type LoadOptions struct {
 	Duration    time.Duration
 	Requests    int64
 	Timeout     time.Duration
+	Headers     []string
 	Rate        float64
 	WatchPIDs   []int
 	// Portable forces the goroutine-per-connection engine.
@@ -109,6 +110,7 @@ func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
 		Duration:    opts.Duration,
 		Requests:    opts.Requests,
 		Timeout:     opts.Timeout,
+		Headers:     opts.Headers,
 		Rate:        opts.Rate,
 		WatchPIDs:   opts.WatchPIDs,
 		Portable:    opts.Portable,

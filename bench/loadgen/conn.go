@@ -232,7 +232,11 @@ func (w *connWorker) loop() {
 			if method == "" {
 				method = "GET"
 			}
-			wire = appendRequest(wire[:0], method, req.Path, t.url.Host, req.Cookie, req.Form, t.origin, opts.NoKeepAlive)
+			r := wireRequest{
+				method: method, path: req.Path, host: t.url.Host, cookie: req.Cookie,
+				form: req.Form, close: opts.NoKeepAlive, headers: opts.Headers,
+			}
+			wire = r.appendTo(wire[:0])
 			page, paced = req.Kind == Page, req.Kind != Asset
 		}
 		if !run.take() {

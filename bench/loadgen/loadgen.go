@@ -56,6 +56,9 @@ type Options struct {
 	Requests int64
 	// Timeout bounds each request, connecting included. Zero means 20 s.
 	Timeout time.Duration
+	// Headers are extra "Name: value" lines sent with every request. A
+	// Host header replaces the one taken from the URL.
+	Headers []string
 	// Rate > 0 selects the open loop at Rate requests per second (with a
 	// Workload: page views and form posts per second; a page's images follow
 	// it at once, as a browser's do).
@@ -202,6 +205,12 @@ func (o *Options) check() error {
 	case o.Duration < 0 || o.Requests < 0 || o.Timeout < 0:
 		return fmt.Errorf("%w: duration, requests and timeout must not be negative", ErrUsage)
 	}
+	for _, h := range o.Headers {
+		name, _, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(h, "\r\n") || strings.ContainsAny(name, " \t") {
+			return fmt.Errorf("%w: header %q: want \"Name: value\"", ErrUsage, h)
+		}
+	}
 	if o.Connections == 0 {
 		o.Connections = DefaultConnections
 	}
@@ -221,13 +230,11 @@ func (o *Options) check() error {
 type target struct {
 	url  *url.URL
 	addr *net.TCPAddr
-	// origin is "http://host:port", as a browser sends it in Origin.
-	origin string
-	wire   []byte // the GET request for url, ready to write
+	wire []byte // the GET request for url, ready to write
 }
 
 // resolve looks the targets' hosts up once, before the clock starts.
-func resolve(ctx context.Context, urls []*url.URL, keepAlive bool) ([]*target, error) {
+func resolve(ctx context.Context, urls []*url.URL, opts *Options) ([]*target, error) {
 	var out []*target
 	for _, u := range urls {
 		port := u.Port()
@@ -250,41 +257,70 @@ func resolve(ctx context.Context, urls []*url.URL, keepAlive bool) ([]*target, e
 		}
 		p, _ := strconv.Atoi(port)
 		t := &target{
-			url:    u,
-			addr:   &net.TCPAddr{IP: ip, Port: p},
-			origin: "http://" + u.Host,
+			url:  u,
+			addr: &net.TCPAddr{IP: ip, Port: p},
 		}
-		t.wire = appendRequest(nil, "GET", u.RequestURI(), u.Host, "", "", "", !keepAlive)
+		r := wireRequest{method: "GET", path: u.RequestURI(), host: u.Host, close: opts.NoKeepAlive, headers: opts.Headers}
+		t.wire = r.appendTo(nil)
 		out = append(out, t)
 	}
 	return out, nil
 }
 
-// appendRequest appends an HTTP/1.1 request to b.
-func appendRequest(b []byte, method, path, host, cookie, form, origin string, close bool) []byte {
-	b = append(b, method...)
+// wireRequest is an HTTP/1.1 request as the generator writes it.
+type wireRequest struct {
+	method, path, host string
+	cookie             string   // a Cookie header's value, if any
+	form               string   // a POST's URL-encoded body
+	close              bool     // ask the server to close the connection after it
+	headers            []string // extra "Name: value" lines; "Host: x" replaces host
+}
+
+// hostHeader returns the value of a Host header among h, or "".
+func hostHeader(h string) (string, bool) {
+	name, value, _ := strings.Cut(h, ":")
+	return strings.TrimSpace(value), strings.EqualFold(strings.TrimSpace(name), "host")
+}
+
+// appendTo appends the request to b, allocating only when b is too small.
+func (r *wireRequest) appendTo(b []byte) []byte {
+	b = append(b, r.method...)
 	b = append(b, ' ')
-	b = append(b, path...)
+	b = append(b, r.path...)
+	host := r.host
+	for _, h := range r.headers {
+		if v, ok := hostHeader(h); ok {
+			host = v
+		}
+	}
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)
 	b = append(b, "\r\nUser-Agent: scalelab-load\r\nAccept: */*\r\n"...)
-	if close {
+	if r.close {
 		b = append(b, "Connection: close\r\n"...)
 	}
-	if cookie != "" {
+	for _, h := range r.headers {
+		if _, ok := hostHeader(h); !ok {
+			b = append(b, h...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	if r.cookie != "" {
 		b = append(b, "Cookie: "...)
-		b = append(b, cookie...)
+		b = append(b, r.cookie...)
 		b = append(b, "\r\n"...)
 	}
-	if method == "POST" {
-		b = append(b, "Origin: "...)
-		b = append(b, origin...)
+	if r.method == "POST" {
+		// A browser's form post names its origin; the site refuses
+		// cross-site posts, so the origin is the host's own.
+		b = append(b, "Origin: http://"...)
+		b = append(b, host...)
 		b = append(b, "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "...)
-		b = strconv.AppendInt(b, int64(len(form)), 10)
+		b = strconv.AppendInt(b, int64(len(r.form)), 10)
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, "\r\n"...)
-	b = append(b, form...)
+	b = append(b, r.form...)
 	return b
 }
 
@@ -295,7 +331,7 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	targets, err := resolve(ctx, opts.Targets, !opts.NoKeepAlive)
+	targets, err := resolve(ctx, opts.Targets, &opts)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}

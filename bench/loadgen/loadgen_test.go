@@ -408,3 +408,30 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaders(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			var with atomic.Int64
+			var c counting
+			srv := c.start(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("X-Lab") == "yes" && r.Host == "site.test" {
+					with.Add(1)
+				}
+			})
+			mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 2, Requests: 10, Portable: e.portable,
+				Headers: []string{"X-Lab: yes", "host: site.test"},
+			})
+			if with.Load() != 10 {
+				t.Errorf("%d of 10 requests had the header", with.Load())
+			}
+		})
+	}
+	u := mustURL(t, "http://127.0.0.1:1/")
+	for _, h := range []string{"no colon", ": empty name", "X: a\r\nInjected: b", "Bad Name: x"} {
+		if _, err := loadgen.Run(context.Background(), loadgen.Options{Targets: []*url.URL{u}, Headers: []string{h}}); err == nil {
+			t.Errorf("header %q: no error", h)
+		}
+	}
+}

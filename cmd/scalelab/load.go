@@ -73,6 +73,7 @@ images, logins and comments), the same requests for the same --seed.`,
 	f.DurationVarP(&opts.Duration, "duration", "d", 0, "how long to load (default 10s unless --requests is given)")
 	f.Int64VarP(&opts.Requests, "requests", "n", 0, "stop after this many requests")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "time limit of one request (default 20s)")
+	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "add a header to every request (\"Name: value\", repeatable)")
 	f.Float64VarP(&opts.Rate, "rate", "r", 0, "open loop: requests per second (with a workload: page views and posts per second)")
 	f.IntSliceVar(&opts.WatchPIDs, "watch-pid", nil, "report the CPU time of this `PID` and its descendants (repeatable)")
 	f.StringVarP(&opts.Out, "out", "o", "", "write the JSON record (with histograms) to this `file`")
