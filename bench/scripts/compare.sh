@@ -67,6 +67,9 @@ for r in $(seq "$ROUNDS"); do
 	run ab ab -k -c64 -t"$SECS" -n 100000000 "$URL"
 	run portable "$BIN" load "$URL" -c 64 -d "${SECS}s" --portable
 done
+# Each round's scalelab/wrk ratio, since rounds differ more than tools do.
+awk '$1 == "scalelab" {s = $2} $1 == "wrk" {print s / $2}' "$TMP/all" | sort -n |
+	awk '{r[NR]=$1} END {printf "scalelab/wrk req/s ratio, median of rounds: %.2f\n", r[int((NR+1)/2)]}'
 echo "medians of $ROUNDS rounds of ${SECS}s:"
 for name in scalelab wrk ab portable; do
 	awk -v n="$name" '$1 == n {print $2, $4}' "$TMP/all" | sort -n -k1 | awk '{r[NR]=$1} END {printf "%-10s %10.0f req/s", "'"$name"'", r[int((NR+1)/2)]}'
