@@ -35,7 +35,7 @@ type Store interface {
 // process's memory or memcached. Get returns data.ErrNotFound for an
 // unknown or expired session.
 type Sessions interface {
-	Create(ctx context.Context, id string, userID int64) error
+	Create(ctx context.Context, id string, u data.User) error
 	Get(ctx context.Context, id string) (data.User, error)
 	Delete(ctx context.Context, id string) error
 }
@@ -47,7 +47,26 @@ type Config struct {
 	// Images is the image pool folder (with thumb/ and medium/), served
 	// under /static/ and read from disk on every request.
 	Images string
+	// Pages, if set, keeps rendered anonymous pages under PageKey(URI),
+	// where nginx can serve them without asking the app (stage 4).
+	Pages PageCache
 }
+
+// PageCache holds whole rendered pages. Failures are the cache's to log:
+// a page that cannot be cached is simply rendered again next time.
+type PageCache interface {
+	Get(ctx context.Context, key string) ([]byte, bool)
+	Set(ctx context.Context, key string, page []byte)
+	Delete(ctx context.Context, keys ...string)
+}
+
+// PageKey is the cache key of the page at a request URI. nginx computes
+// the same key ("page:$request_uri") to look pages up itself.
+func PageKey(uri string) string { return "page:" + uri }
+
+// StyleSheet is the site's stylesheet, for a server (nginx) that serves
+// static files itself.
+func StyleSheet() []byte { return styleCSS }
 
 //go:embed templates/*.html
 var templateFS embed.FS

@@ -1,13 +1,16 @@
 package app
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"log"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -77,7 +80,105 @@ func (s *Site) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, "Cross-site form posts are refused.")
 	}))
-	return s.guard(cop.Handler(mux))
+	var h http.Handler = cop.Handler(mux)
+	if s.cfg.Pages != nil {
+		h = s.pageCache(h)
+	}
+	return s.guard(h)
+}
+
+// Where a page came from, in the X-Served-By header (stage 4): nginx
+// straight from memcached, the app from memcached, or the app rendering it.
+const (
+	ServedByNginx    = "nginx-memcached"
+	ServedByAppCache = "app-cache"
+	ServedByApp      = "app-rendered"
+)
+
+var pageQuery = regexp.MustCompile(`^page=[1-9][0-9]{0,6}$`)
+
+// cacheable reports whether r asks for an anonymous page that is kept in
+// the page cache: a GET without a session cookie, for a page of the site
+// in its one canonical spelling (so that a write knows every key to drop).
+func cacheable(r *http.Request) bool {
+	if r.Method != http.MethodGet || r.URL.Path == "/healthz" || strings.HasPrefix(r.URL.Path, "/static/") {
+		return false
+	}
+	if _, err := r.Cookie(SessionCookie); err == nil {
+		return false
+	}
+	if r.URL.RawQuery != "" && (!pageQuery.MatchString(r.URL.RawQuery) || r.URL.RawQuery == "page=1") {
+		return false
+	}
+	want := r.URL.Path
+	if r.URL.RawQuery != "" {
+		want += "?" + r.URL.RawQuery
+	}
+	return r.RequestURI == want && len(r.RequestURI) < 200
+}
+
+// pageCache serves anonymous pages from the page cache and fills it.
+func (s *Site) pageCache(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cacheable(r) {
+			w.Header().Set("X-Served-By", ServedByApp)
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := PageKey(r.RequestURI)
+		if page, ok := s.cfg.Pages.Get(r.Context(), key); ok {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("X-Served-By", ServedByAppCache)
+			w.Write(page)
+			return
+		}
+		w.Header().Set("X-Served-By", ServedByApp)
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if rec.status == http.StatusOK && strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+			s.cfg.Pages.Set(r.Context(), key, rec.body.Bytes())
+		}
+	})
+}
+
+// recorder passes a response through and keeps a copy of its body.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// dropPages deletes the cached pages a new comment on photo id changes:
+// the photo's page, the front page (latest comments) and every page of
+// the owner's list (comment counts).
+func (s *Site) dropPages(r *http.Request, id int64) {
+	if s.cfg.Pages == nil {
+		return
+	}
+	ctx := r.Context()
+	keys := []string{PageKey("/p/" + strconv.FormatInt(id, 10)), PageKey("/")}
+	if d, err := s.cfg.Store.Photo(ctx, id); err == nil {
+		base := "/u/" + d.OwnerName
+		keys = append(keys, PageKey(base))
+		if u, err := s.cfg.Store.UserByName(ctx, d.OwnerName); err == nil {
+			if _, total, err := s.cfg.Store.UserPhotos(ctx, u, 1); err == nil {
+				for p := 2; p <= (total+data.PageSize-1)/data.PageSize; p++ {
+					keys = append(keys, PageKey(base+"?page="+strconv.Itoa(p)))
+				}
+			}
+		}
+	}
+	s.cfg.Pages.Delete(ctx, keys...)
 }
 
 func (s *Site) guard(next http.Handler) http.Handler {
@@ -364,6 +465,7 @@ func (s *Site) addComment(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
+	s.dropPages(r, id)
 	http.Redirect(w, r, "/p/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
 
@@ -403,7 +505,7 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Sessions.Delete(r.Context(), c.Value)
 	}
 	id := newSessionID()
-	if err := s.cfg.Sessions.Create(r.Context(), id, u.ID); err != nil {
+	if err := s.cfg.Sessions.Create(r.Context(), id, u); err != nil {
 		s.failErr(w, r, err)
 		return
 	}
@@ -449,7 +551,12 @@ func (s *Site) static(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Write(styleCSS)
 	case validImage.MatchString(name) && s.cfg.Images != "":
-		http.ServeFile(w, r, path.Join(s.cfg.Images, name))
+		file := filepath.Join(s.cfg.Images, filepath.FromSlash(name))
+		if st, err := os.Stat(file); err != nil || !st.Mode().IsRegular() {
+			s.fail(w, r, http.StatusNotFound, "No such file.")
+			return
+		}
+		http.ServeFile(w, r, file)
 	default:
 		s.fail(w, r, http.StatusNotFound, "No such file.")
 	}

@@ -182,7 +182,7 @@ func stopProcess(p *Process) error {
 	switch {
 	case p.Name == "postgres":
 		return p.Stop(syscall.SIGINT, 30*time.Second) // "fast" shutdown
-	case strings.HasPrefix(p.Name, "nginx"):
+	case strings.HasSuffix(p.Name, "nginx"):
 		return p.Stop(syscall.SIGQUIT, 10*time.Second) // graceful
 	default:
 		return p.Stop(syscall.SIGTERM, 10*time.Second)

@@ -64,7 +64,7 @@ func (m *Memcached) Start(ctx context.Context) (*Process, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = m.Dir // also lets tests find the lab's processes by their folder
-	p, err := startProcess("memcached", cmd, filepath.Join(m.Dir, "memcached.log"))
+	p, err := StartProcess("memcached", cmd, filepath.Join(m.Dir, "memcached.log"))
 	if err != nil {
 		return nil, err
 	}

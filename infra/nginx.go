@@ -136,7 +136,7 @@ func (n *Nginx) Start(ctx context.Context) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := startProcess("nginx", exec.Command(bin, n.args()...), filepath.Join(n.Prefix, "logs", "nginx.out"))
+	p, err := StartProcess("nginx", exec.Command(bin, n.args()...), filepath.Join(n.Prefix, "logs", "nginx.out"))
 	if err != nil {
 		return nil, err
 	}

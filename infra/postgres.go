@@ -203,7 +203,7 @@ func (pg *Postgres) Start(ctx context.Context) (*Process, error) {
 	// The server is not tied to ctx: "scalelab up" leaves it running.
 	cmd := command(context.Background(), cred, filepath.Join(bin, "postgres"), args...)
 	cmd.Dir = pg.Dir
-	p, err := startProcess("postgres", cmd, logPath)
+	p, err := StartProcess("postgres", cmd, logPath)
 	if err != nil {
 		return nil, err
 	}

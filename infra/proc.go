@@ -79,10 +79,10 @@ func procStat(pid int) (start uint64, state byte, err error) {
 	return start, f[0][0], err
 }
 
-// startProcess starts cmd in its own session (so a Ctrl-C typed into the
+// StartProcess starts cmd in its own session (so a Ctrl-C typed into the
 // terminal later does not reach a server left running by "scalelab up"),
 // with stdout and stderr appended to logPath, and reaps it when it exits.
-func startProcess(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
+func StartProcess(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: open log: %w", name, err)
@@ -171,6 +171,9 @@ func (p *Process) waitReady(ctx context.Context, timeout time.Duration, ready fu
 		}
 	}
 }
+
+// LogTail returns the last n lines of the process's log, for errors.
+func (p *Process) LogTail(n int) string { return lastLines(p.Log, n) }
 
 // lastLines returns the last n non-empty lines of a log file, joined, for
 // error messages.

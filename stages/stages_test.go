@@ -6,8 +6,11 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +21,21 @@ import (
 
 var lab sitetest.Lab
 
-func TestMain(m *testing.M) { sitetest.Main(m, &lab) }
+// TestMain doubles as an app server: stages 3 and 4 start their app
+// servers from this test binary with SCALELAB_TEST_APPSERVER=1.
+func TestMain(m *testing.M) {
+	if os.Getenv("SCALELAB_TEST_APPSERVER") == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		err := appserver.Main(ctx, os.Args[1:], os.Stdout)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	sitetest.Main(m, &lab)
+}
 
 type stage interface {
 	URL() string

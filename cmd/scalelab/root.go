@@ -41,6 +41,7 @@ each measured on this machine.`,
 		newSeedCmd(g),
 		newIndexCmd(g),
 		newServeCmd(g),
+		newAppServerCmd(),
 		newLoadCmd(g),
 	)
 	return root

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -15,12 +17,20 @@ import (
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/stages/appserver"
+	"github.com/scalelab/scalelab/stages/balanced"
+	"github.com/scalelab/scalelab/stages/cached"
 	"github.com/scalelab/scalelab/stages/cgi"
 )
 
 type serveOptions struct {
 	Stage string
 	Addr  string
+	// Instances is the number of app servers of stages 3 and 4.
+	Instances int
+	// Sessions is where stage 3 keeps sessions: memcached, memory or db.
+	Sessions string
+	// NoIndex runs the stage without the secondary indexes (restored after).
+	NoIndex bool
 	// Procs is GOMAXPROCS of the app server: 1 models the GIL, 0 is every core.
 	Procs int
 	// SmallUsers is the dataset seeded when the database has none.
@@ -31,6 +41,8 @@ type serveOptions struct {
 var stageNames = map[string]string{
 	"1": "1", "cgi": "1",
 	"2": "2", "appserver": "2",
+	"3": "3", "balanced": "3",
+	"4": "4", "cached": "4",
 }
 
 func newServeCmd(g *globalOptions) *cobra.Command {
@@ -46,17 +58,26 @@ Stages:
   1, cgi        a CGI program run by a CGI host: a new process, a new database
                 connection and freshly parsed templates for every request
   2, appserver  one long-running process with a connection pool; GOMAXPROCS=1
-                models the talk's GIL (--procs 0 lifts it: Go uses every core)`,
+                models the talk's GIL (--procs 0 lifts it: Go uses every core)
+  3, balanced   --instances app servers (default: one per core), GOMAXPROCS=1
+                each, behind nginx; sessions in memcached so any instance serves
+                any request (--sessions memory shows why per-process sessions
+                break behind a balancer: users look logged out at random)
+  4, cached     stage 3 plus memcached caching of queries and pages; nginx
+                serves images from disk and anonymous pages from memcached
+
+--no-index drops the secondary indexes for the run and restores them when it
+ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 		Example: `  scalelab serve 1
   scalelab serve appserver --addr 127.0.0.1:8080
   scalelab serve 2 --procs 0`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usagef("serve takes one stage: 1 (cgi) or 2 (appserver)")
+				return usagef("serve takes one stage: 1 (cgi), 2 (appserver), 3 (balanced) or 4 (cached)")
 			}
 			n, ok := stageNames[strings.ToLower(args[0])]
 			if !ok {
-				return usagef("unknown stage %q: use 1 (cgi) or 2 (appserver)", args[0])
+				return usagef("unknown stage %q: use 1 (cgi), 2 (appserver), 3 (balanced) or 4 (cached)", args[0])
 			}
 			o.Stage = n
 			return nil
@@ -64,6 +85,12 @@ Stages:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Procs < 0 {
 				return usagef("--procs must be 0 (every core) or more, got %d", o.Procs)
+			}
+			if o.Instances < 0 {
+				return usagef("--instances must be 1 or more (0: one per core), got %d", o.Instances)
+			}
+			if o.Sessions != "memcached" && o.Sessions != "memory" && o.Sessions != "db" {
+				return usagef("--sessions must be memcached, memory or db, got %q", o.Sessions)
 			}
 			if err := checkLoopbackAddr(o.Addr); err != nil {
 				return err
@@ -74,6 +101,9 @@ Stages:
 	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:8080", "`host:port` to serve on (loopback only)")
 	cmd.Flags().IntVar(&o.Procs, "procs", 1, "GOMAXPROCS of the app server: 1 models the GIL, 0 uses every core")
 	cmd.Flags().IntVar(&o.SmallUsers, "seed-users", 10000, "users to seed when the database holds no dataset")
+	cmd.Flags().IntVar(&o.Instances, "instances", 0, "app servers of stages 3 and 4 (0: one per core)")
+	cmd.Flags().StringVar(&o.Sessions, "sessions", "memcached", "where stage 3 keeps sessions: memcached, memory or db")
+	cmd.Flags().BoolVar(&o.NoIndex, "no-index", false, "drop the secondary indexes for this run (restored when it ends)")
 	return cmd
 }
 
@@ -129,11 +159,19 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 	}
 	images := filepath.Join(g.State, "images")
 
+	if o.NoIndex {
+		restore, err := dropIndexesForRun(ctx, svc.DatabaseURL, out)
+		if err != nil {
+			return err
+		}
+		defer restore()
+	}
+
 	var srv interface {
 		URL() string
-		Serve() error
 		Close(context.Context) error
 	}
+	errc := make(chan error, 1)
 	switch o.Stage {
 	case "1":
 		prog, err := cgi.Build(ctx, filepath.Join(g.State, "bin"))
@@ -144,6 +182,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		if err := h.Open(); err != nil {
 			return err
 		}
+		go func() { errc <- h.Serve() }()
 		srv = h
 		fmt.Fprintf(out, "stage 1 (CGI): %s runs once per request\n", prog)
 	case "2":
@@ -156,12 +195,22 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		if err := s.Open(ctx); err != nil {
 			return err
 		}
+		go func() { errc <- s.Serve() }()
 		srv = s
 		fmt.Fprintf(out, "stage 2 (app server): one process, GOMAXPROCS=%d\n", procs)
+	case "3", "4":
+		st, err := newBalanced(g, o, lab, svc, images)
+		if err != nil {
+			return err
+		}
+		if err := st.Start(ctx); err != nil {
+			return err
+		}
+		srv = st
+		fmt.Fprintf(out, "stage %s: nginx (pid %d) in front of %d app servers %v, GOMAXPROCS=1 each\n",
+			o.Stage, st.Nginx().Process().PID, len(st.Addrs), st.Addrs)
 	}
 	fmt.Fprintf(out, "serving %s — Ctrl-C stops it\n", srv.URL())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve() }()
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -173,4 +222,73 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		err = cerr
 	}
 	return err
+}
+
+// newBalanced builds stage 3 or 4: app servers started from this very
+// binary (its hidden "appserver" command) behind the lab's nginx.
+func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Services, images string) (*balanced.Stage, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the scalelab binary: %w", err)
+	}
+	n := o.Instances
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
+	name := "stage" + o.Stage
+	st := balanced.Stage{
+		Addr: o.Addr,
+		Dir:  filepath.Join(g.State, name),
+		Instances: balanced.Instances{
+			N:       n,
+			Command: func(args ...string) *exec.Cmd { return exec.Command(exe, append([]string{"appserver"}, args...)...) },
+			Args:    []string{"--sessions", o.Sessions},
+			Env:     []string{"DATABASE_URL=" + svc.DatabaseURL, "MEMCACHED_SERVERS=" + svc.MemcachedServers},
+			Images:  images,
+			Lab:     lab,
+			Prefix:  name,
+		},
+	}
+	if o.Stage == "3" {
+		return &st, nil
+	}
+	mc, _, _ := strings.Cut(svc.MemcachedServers, ",")
+	return cached.New(st, mc)
+}
+
+// dropIndexesForRun drops the secondary indexes and returns the function
+// that restores them. The user is told both ways: a run never leaves the
+// database without its indexes unannounced.
+func dropIndexesForRun(ctx context.Context, url string, out io.Writer) (func(), error) {
+	pool, err := openPool(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	present, err := data.IndexesPresent(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if len(present) == 0 {
+		pool.Close()
+		fmt.Fprintln(out, "the secondary indexes are already missing; this run leaves them so")
+		return func() {}, nil
+	}
+	if err := data.DropIndexes(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	fmt.Fprintf(out, "dropped the secondary indexes %v for this run; they are rebuilt when it ends (or run: scalelab index create)\n", present)
+	return func() {
+		defer pool.Close()
+		fmt.Fprintln(out, "rebuilding the secondary indexes…")
+		// Not the run's context: it is cancelled by the Ctrl-C that ends the run.
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := data.CreateIndexes(rctx, pool); err != nil {
+			fmt.Fprintf(out, "could not rebuild the indexes: %v; run: scalelab index create\n", err)
+			return
+		}
+		fmt.Fprintln(out, "indexes restored")
+	}, nil
 }

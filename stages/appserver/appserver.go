@@ -14,11 +14,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/cache"
 	"github.com/scalelab/scalelab/data"
 )
 
@@ -33,8 +37,14 @@ type Server struct {
 	Images string
 	// PoolSize is the number of database connections; zero means 8.
 	PoolSize int
-	// Sessions overrides where sessions live; nil keeps them in the database.
-	Sessions app.Sessions
+	// Sessions is where sessions live: "db" (the default), "memory" (this
+	// process only) or "memcached" (shared by every instance).
+	Sessions string
+	// Cache puts the caching layer in front of the database and keeps
+	// rendered pages in memcached (stage 4).
+	Cache bool
+	// MemcachedServers is the memcached list for Sessions "memcached" and Cache.
+	MemcachedServers string
 
 	ln   net.Listener
 	srv  *http.Server
@@ -56,11 +66,12 @@ func (s *Server) Open(ctx context.Context) error {
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return fmt.Errorf("appserver: %w", err)
 	}
-	sessions := s.Sessions
-	if sessions == nil {
-		sessions = &data.Sessions{DB: s.pool}
+	cfg2, err := s.siteConfig()
+	if err != nil {
+		s.pool.Close()
+		return err
 	}
-	site, err := app.New(app.Config{Store: &data.Store{DB: s.pool}, Sessions: sessions, Images: s.Images})
+	site, err := app.New(cfg2)
 	if err != nil {
 		s.pool.Close()
 		return err
@@ -69,8 +80,43 @@ func (s *Server) Open(ctx context.Context) error {
 		s.pool.Close()
 		return fmt.Errorf("appserver: %w", err)
 	}
-	s.srv = NewHTTPServer(site.Handler())
+	h := site.Handler()
+	pid := strconv.Itoa(os.Getpid())
+	// Which process answered: behind a balancer, a person (and the tests)
+	// can see the requests spread over the instances.
+	s.srv = NewHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-App-Pid", pid)
+		h.ServeHTTP(w, r)
+	}))
 	return nil
+}
+
+// siteConfig composes the site from the server's choices: a stage is a
+// process model plus a choice of store, sessions and page cache.
+func (s *Server) siteConfig() (app.Config, error) {
+	cfg := app.Config{Store: &data.Store{DB: s.pool}, Images: s.Images}
+	var mc *memcache.Client
+	if s.Cache || s.Sessions == "memcached" {
+		if s.MemcachedServers == "" {
+			return cfg, errors.New("appserver: memcached sessions or caching need MEMCACHED_SERVERS")
+		}
+		mc = cache.NewClient(s.MemcachedServers)
+	}
+	switch s.Sessions {
+	case "", "db":
+		cfg.Sessions = &data.Sessions{DB: s.pool}
+	case "memory":
+		cfg.Sessions = &app.MemorySessions{}
+	case "memcached":
+		cfg.Sessions = &cache.Sessions{MC: mc}
+	default:
+		return cfg, fmt.Errorf("appserver: unknown session store %q (db, memory or memcached)", s.Sessions)
+	}
+	if s.Cache {
+		cfg.Store = &cache.Store{Next: cfg.Store, MC: mc}
+		cfg.Pages = &cache.Pages{MC: mc}
+	}
+	return cfg, nil
 }
 
 // NewHTTPServer is the http.Server every stage's Go process uses, with

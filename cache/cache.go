@@ -1,0 +1,276 @@
+// Package cache keeps the photo site's data, sessions and rendered pages in
+// memcached: stage 3's shared sessions and stage 4's caching layer.
+//
+// Store wraps any app.Store without either knowing the other (the data
+// package has no idea it is cached; the site has no idea what is): each
+// query's result lives under an explicit key with a TTL, and a write
+// deletes the keys it makes stale. Pages holds whole rendered pages under
+// keys nginx computes itself ("page:" + request URI), so nginx can serve
+// them without reaching Go. When memcached is down every call falls back
+// to the wrapped store: slower, never wrong.
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/data"
+)
+
+// NewClient returns a memcached client for a comma-separated server list,
+// tuned for a load test: enough idle connections for every concurrent
+// request, and short timeouts so a dead memcached costs little.
+func NewClient(servers string) *memcache.Client {
+	var list []string
+	for _, s := range strings.Split(servers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			list = append(list, s)
+		}
+	}
+	c := memcache.New(list...)
+	c.MaxIdleConns = 64
+	c.Timeout = 250 * time.Millisecond
+	return c
+}
+
+// Default TTLs. A TTL bounds how stale a value can be if an invalidation
+// is ever missed (memcached restarted between the write and the delete).
+const (
+	QueryTTL   = 5 * time.Minute
+	PageTTL    = 5 * time.Minute
+	SessionTTL = 7 * 24 * time.Hour
+)
+
+// warnOnce logs the first memcached failure of a kind, not every one: a
+// dead memcached under load would otherwise flood the log.
+type warnOnce struct{ done atomic.Bool }
+
+func (w *warnOnce) warn(op string, err error) {
+	if w.done.CompareAndSwap(false, true) {
+		log.Printf("cache: %s: %v (falling back to the database; further errors are not logged)", op, err)
+	}
+}
+
+func seconds(d time.Duration) int32 { return int32(d / time.Second) }
+
+// Store is a caching app.Store in front of another.
+type Store struct {
+	Next app.Store
+	MC   *memcache.Client
+	// TTL of cached query results; zero means QueryTTL.
+	TTL  time.Duration
+	errs warnOnce
+}
+
+var _ app.Store = (*Store)(nil)
+
+// Keys of cached query results.
+func keyNewest() string                    { return "q:newest" }
+func keyLatest(n int) string               { return fmt.Sprintf("q:latest:%d", n) }
+func keyUser(name string) string           { return "q:user:" + name }
+func keyUserPhotos(id int64, p int) string { return fmt.Sprintf("q:uphotos:%d:%d", id, p) }
+func keyTag(tag string, p int) string      { return fmt.Sprintf("q:tag:%s:%d", tag, p) }
+func keyPhoto(id int64) string             { return fmt.Sprintf("q:photo:%d", id) }
+
+// cached returns the value under key, or computes it with load and stores it.
+func cached[T any](ctx context.Context, s *Store, key string, load func() (T, error)) (T, error) {
+	if it, err := s.MC.Get(key); err == nil {
+		var v T
+		if json.Unmarshal(it.Value, &v) == nil {
+			return v, nil
+		}
+	} else if !errors.Is(err, memcache.ErrCacheMiss) {
+		s.errs.warn("get "+key, err)
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	if b, err := json.Marshal(v); err == nil {
+		ttl := s.TTL
+		if ttl == 0 {
+			ttl = QueryTTL
+		}
+		if err := s.MC.Set(&memcache.Item{Key: key, Value: b, Expiration: seconds(ttl)}); err != nil {
+			s.errs.warn("set "+key, err)
+		}
+	}
+	return v, nil
+}
+
+func (s *Store) Ping(ctx context.Context) error { return s.Next.Ping(ctx) }
+
+func (s *Store) Newest(ctx context.Context) ([]data.PhotoCard, error) {
+	return cached(ctx, s, keyNewest(), func() ([]data.PhotoCard, error) { return s.Next.Newest(ctx) })
+}
+
+func (s *Store) LatestComments(ctx context.Context, n int) ([]data.CommentView, error) {
+	return cached(ctx, s, keyLatest(n), func() ([]data.CommentView, error) { return s.Next.LatestComments(ctx, n) })
+}
+
+func (s *Store) UserByName(ctx context.Context, name string) (data.User, error) {
+	return cached(ctx, s, keyUser(name), func() (data.User, error) { return s.Next.UserByName(ctx, name) })
+}
+
+type userPhotos struct {
+	Photos []data.PhotoCard
+	Total  int
+}
+
+func (s *Store) UserPhotos(ctx context.Context, u data.User, page int) ([]data.PhotoCard, int, error) {
+	v, err := cached(ctx, s, keyUserPhotos(u.ID, page), func() (userPhotos, error) {
+		p, t, err := s.Next.UserPhotos(ctx, u, page)
+		return userPhotos{p, t}, err
+	})
+	return v.Photos, v.Total, err
+}
+
+type tagPhotos struct {
+	Photos []data.PhotoCard
+	More   bool
+}
+
+func (s *Store) TagPhotos(ctx context.Context, tag string, page int) ([]data.PhotoCard, bool, error) {
+	v, err := cached(ctx, s, keyTag(tag, page), func() (tagPhotos, error) {
+		p, m, err := s.Next.TagPhotos(ctx, tag, page)
+		return tagPhotos{p, m}, err
+	})
+	return v.Photos, v.More, err
+}
+
+func (s *Store) Photo(ctx context.Context, id int64) (data.PhotoDetail, error) {
+	return cached(ctx, s, keyPhoto(id), func() (data.PhotoDetail, error) { return s.Next.Photo(ctx, id) })
+}
+
+// AddComment stores the comment, then deletes what it made stale: the
+// photo, the latest comments, and every page of the owner's photo list
+// (their comment counts changed).
+func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body string) (data.Comment, error) {
+	c, err := s.Next.AddComment(ctx, photoID, userID, body)
+	if err != nil {
+		return c, err
+	}
+	keys := []string{keyPhoto(photoID), keyLatest(app.LatestComments)}
+	if d, err := s.Next.Photo(ctx, photoID); err == nil {
+		_, total, err := s.Next.UserPhotos(ctx, data.User{ID: d.UserID}, 1)
+		if err == nil {
+			for p := 1; p <= max(1, (total+data.PageSize-1)/data.PageSize); p++ {
+				keys = append(keys, keyUserPhotos(d.UserID, p))
+			}
+		}
+	}
+	s.delete(keys...)
+	return c, nil
+}
+
+func (s *Store) delete(keys ...string) {
+	for _, k := range keys {
+		if err := s.MC.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			s.errs.warn("delete "+k, err)
+		}
+	}
+}
+
+// Sessions keeps sessions in memcached, so that any app server behind the
+// balancer can read a session another one created (share nothing).
+// A session lost with memcached (restarted, evicted, down) means the user
+// is logged out: they log in again; nothing else is lost.
+type Sessions struct {
+	MC *memcache.Client
+	// TTL of a session; zero means SessionTTL.
+	TTL time.Duration
+}
+
+var _ app.Sessions = (*Sessions)(nil)
+
+func keySession(id string) string { return "sess:" + id }
+
+func (s *Sessions) Create(ctx context.Context, id string, u data.User) error {
+	ttl := s.TTL
+	if ttl == 0 {
+		ttl = SessionTTL
+	}
+	b, _ := json.Marshal(sessionValue{u.ID, u.Name, u.DisplayName})
+	if err := s.MC.Set(&memcache.Item{Key: keySession(id), Value: b, Expiration: seconds(ttl)}); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// sessionValue is what a session holds: the user, as every page shows it.
+type sessionValue struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	DisplayName string `json:"display"`
+}
+
+func (s *Sessions) Get(ctx context.Context, id string) (data.User, error) {
+	it, err := s.MC.Get(keySession(id))
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return data.User{}, data.ErrNotFound
+	}
+	if err != nil {
+		return data.User{}, fmt.Errorf("read session: %w", err)
+	}
+	var v sessionValue
+	if err := json.Unmarshal(it.Value, &v); err != nil {
+		return data.User{}, data.ErrNotFound
+	}
+	return data.User{ID: v.ID, Name: v.Name, DisplayName: v.DisplayName}, nil
+}
+
+func (s *Sessions) Delete(ctx context.Context, id string) error {
+	if err := s.MC.Delete(keySession(id)); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// Pages keeps rendered pages in memcached as plain bytes, the form nginx's
+// memcached module sends to the browser as it is.
+type Pages struct {
+	MC *memcache.Client
+	// TTL of a page; zero means PageTTL.
+	TTL  time.Duration
+	errs warnOnce
+}
+
+var _ app.PageCache = (*Pages)(nil)
+
+func (p *Pages) Get(_ context.Context, key string) ([]byte, bool) {
+	it, err := p.MC.Get(key)
+	if err != nil {
+		if !errors.Is(err, memcache.ErrCacheMiss) {
+			p.errs.warn("get page", err)
+		}
+		return nil, false
+	}
+	return it.Value, true
+}
+
+func (p *Pages) Set(_ context.Context, key string, page []byte) {
+	ttl := p.TTL
+	if ttl == 0 {
+		ttl = PageTTL
+	}
+	if err := p.MC.Set(&memcache.Item{Key: key, Value: page, Expiration: seconds(ttl)}); err != nil {
+		p.errs.warn("set page", err)
+	}
+}
+
+func (p *Pages) Delete(_ context.Context, keys ...string) {
+	for _, k := range keys {
+		if err := p.MC.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			p.errs.warn("delete page", err)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+// Package balanced is stage 3: several app-server processes, each with
+// GOMAXPROCS=1 like stage 2, behind a real nginx that balances requests
+// over them. The talk ran several CherryPy processes to get past the GIL.
+//
+// Sessions live in memcached so that any instance can serve any request
+// (share nothing). --sessions memory keeps them in each process instead and
+// shows why that breaks behind a balancer: a user who logged in on one
+// instance looks logged out whenever the next request lands on another.
+// Static files are still read from disk by the Go processes on every
+// request: the bottleneck the talk found at this stage.
+package balanced
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"text/template"
+	"time"
+
+	"github.com/scalelab/scalelab/infra"
+)
+
+//go:embed nginx.conf.tmpl
+var nginxTemplate string
+
+var tmpl = template.Must(template.New("stage3").Parse(nginxTemplate))
+
+// Instances runs N app-server processes: stage 3's and stage 4's.
+type Instances struct {
+	// N is the number of processes.
+	N int
+	// Command returns the command of one app server given its flags (the
+	// scalelab binary's hidden "appserver" command; a test binary in tests).
+	Command func(args ...string) *exec.Cmd
+	// Args are the app servers' flags besides --addr and --images.
+	Args []string
+	// Env adds to each process's environment (DATABASE_URL, MEMCACHED_SERVERS).
+	Env []string
+	// Images is the image pool folder.
+	Images string
+	// Dir holds the processes' logs.
+	Dir string
+	// Lab, if set, records each process so "scalelab down" finds it.
+	Lab *infra.Lab
+	// Prefix names the processes ("stage3" gives stage3-app-1, …).
+	Prefix string
+
+	Addrs []string
+	Procs []*infra.Process
+}
+
+// Start starts the processes, each on a free loopback port with
+// GOMAXPROCS=1, and waits until every one answers /healthz.
+func (in *Instances) Start(ctx context.Context) error {
+	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
+		return err
+	}
+	for i := 1; i <= in.N; i++ {
+		port, err := infra.FreePort()
+		if err != nil {
+			return err
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		cmd := in.Command(append([]string{"--addr", addr, "--images", in.Images}, in.Args...)...)
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(append(cmd.Env, in.Env...), "GOMAXPROCS=1")
+		name := fmt.Sprintf("%s-app-%d", in.Prefix, i)
+		p, err := infra.StartProcess(name, cmd, filepath.Join(in.Dir, name+".log"))
+		if err != nil {
+			in.Stop()
+			return err
+		}
+		p.Addr = addr
+		in.Procs = append(in.Procs, p)
+		in.Addrs = append(in.Addrs, addr)
+		if in.Lab != nil {
+			in.Lab.Record(p)
+		}
+	}
+	for _, p := range in.Procs {
+		if err := WaitHealthy(ctx, p, "http://"+p.Addr+"/healthz", 30*time.Second); err != nil {
+			in.Stop()
+			return err
+		}
+	}
+	return nil
+}
+
+// WaitHealthy waits until url answers 200, p dies, or timeout passes.
+func WaitHealthy(ctx context.Context, p *infra.Process, url string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if p != nil && !p.Alive() {
+			return fmt.Errorf("%s exited during start-up (see %s): %s", p.Name, p.Log, p.LogTail(3))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not become healthy at %s: %w", p.Name, url, ctx.Err())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// Stop stops every process (SIGTERM: requests in flight finish).
+func (in *Instances) Stop() error {
+	var errs []error
+	for _, p := range in.Procs {
+		errs = append(errs, p.Stop(syscall.SIGTERM, 15*time.Second))
+		if in.Lab != nil {
+			in.Lab.Forget(p)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stage is stage 3: Instances behind nginx.
+type Stage struct {
+	// Addr is where nginx listens.
+	Addr string
+	// Dir holds nginx's prefix and the instances' logs.
+	Dir string
+	Instances
+	// Template renders nginx's http body; nil means stage 3's. Stage 4
+	// brings its own.
+	Template *template.Template
+	// Vars adds to what the template gets (stage 4: memcached, images).
+	Vars map[string]any
+
+	nginx *infra.Nginx
+}
+
+// Start starts the instances, then nginx in front of them.
+func (s *Stage) Start(ctx context.Context) error {
+	s.Instances.Dir = filepath.Join(s.Dir, "logs")
+	if err := s.Instances.Start(ctx); err != nil {
+		return err
+	}
+	http, err := s.Render()
+	if err != nil {
+		s.Instances.Stop()
+		return err
+	}
+	s.nginx = &infra.Nginx{Prefix: filepath.Join(s.Dir, "nginx"), HTTP: http, ReadyAddr: s.Addr}
+	p, err := s.nginx.Start(ctx)
+	if err != nil {
+		s.Instances.Stop()
+		return err
+	}
+	p.Name = s.Prefix + "-nginx"
+	if s.Lab != nil {
+		s.Lab.Record(p)
+	}
+	return nil
+}
+
+// Render returns nginx's http body for this stage.
+func (s *Stage) Render() (string, error) {
+	t := s.Template
+	if t == nil {
+		t = tmpl
+	}
+	vars := map[string]any{"Listen": s.Addr, "Instances": s.Addrs}
+	for k, v := range s.Vars {
+		vars[k] = v
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, vars); err != nil {
+		return "", fmt.Errorf("render nginx config: %w", err)
+	}
+	return buf.String(), nil
+}
+
+// Nginx is the stage's nginx (after Start).
+func (s *Stage) Nginx() *infra.Nginx { return s.nginx }
+
+// URL is where the stage serves.
+func (s *Stage) URL() string { return "http://" + s.Addr }
+
+// Close stops nginx, then the instances.
+func (s *Stage) Close(context.Context) error {
+	var errs []error
+	if s.nginx != nil {
+		errs = append(errs, s.nginx.Stop())
+		if s.Lab != nil && s.nginx.Process() != nil {
+			s.Lab.Forget(s.nginx.Process())
+		}
+	}
+	errs = append(errs, s.Instances.Stop())
+	return errors.Join(errs...)
+}

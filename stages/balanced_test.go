@@ -1,0 +1,265 @@
+package stages_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/infra/infratest"
+	"github.com/scalelab/scalelab/internal/sitetest"
+	"github.com/scalelab/scalelab/stages/balanced"
+	"github.com/scalelab/scalelab/stages/cached"
+)
+
+// appServerCommand starts an app server the way stages 3 and 4 do, from
+// this test binary (see TestMain).
+func appServerCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "SCALELAB_TEST_APPSERVER=1")
+	return cmd
+}
+
+func newStage3(t *testing.T, sessions, memcached string) *balanced.Stage {
+	t.Helper()
+	port, err := infra.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := infratest.StateDir("scalelab-stage-") // nginx's workers (nobody) must read it
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return &balanced.Stage{
+		Addr: fmt.Sprintf("127.0.0.1:%d", port),
+		Dir:  dir,
+		Instances: balanced.Instances{
+			N:       2,
+			Command: appServerCommand,
+			Args:    []string{"--sessions", sessions},
+			Env:     []string{"DATABASE_URL=" + lab.Services.DatabaseURL, "MEMCACHED_SERVERS=" + memcached},
+			Images:  lab.Images,
+			Prefix:  "test",
+		},
+	}
+}
+
+func startStage(t *testing.T, st *balanced.Stage) *sitetest.Client {
+	t.Helper()
+	if err := st.Start(context.Background()); err != nil {
+		infratest.NeedBinary(t, err)
+	}
+	t.Cleanup(func() { st.Close(context.Background()) })
+	// The rendered config passes nginx -t (Start checked it too).
+	if err := st.Nginx().Test(); err != nil {
+		t.Error(err)
+	}
+	return sitetest.NewClient(st.URL())
+}
+
+func startStage4(t *testing.T, memcached string) *sitetest.Client {
+	t.Helper()
+	st, err := cached.New(*newStage3(t, "memcached", memcached), memcached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startStage(t, st)
+}
+
+func compareStages(t *testing.T, label string, ref, got *sitetest.Client, times int) {
+	t.Helper()
+	for _, u := range GoldenURLs {
+		want := ref.Get(t, u)
+		for i := 0; i < times; i++ {
+			r := got.Get(t, u)
+			if r.Status != want.Status || r.Body != want.Body || r.Header.Get("Content-Type") != want.Header.Get("Content-Type") {
+				t.Errorf("%s %s (request %d, served by %q): %d %q %d bytes, stage 2 gave %d %q %d bytes", label, u, i+1,
+					r.Header.Get("X-Served-By"), r.Status, r.Header.Get("Content-Type"), len(r.Body), want.Status, want.Header.Get("Content-Type"), len(want.Body))
+			}
+		}
+	}
+}
+
+func TestStages3And4ServeTheSamePagesAsStage2(t *testing.T) {
+	two := startAppServer(t)
+	three := startStage(t, newStage3(t, "memcached", lab.Services.MemcachedServers))
+	four := startStage4(t, lab.Services.MemcachedServers)
+	compareStages(t, "stage 3 anonymous", two, three, 1)
+	compareStages(t, "stage 4 anonymous", two, four, 2) // the second from nginx's memcached
+	for _, c := range []*sitetest.Client{two, three, four} {
+		c.Login(t, 42)
+	}
+	compareStages(t, "stage 3 logged in", two, three, 1)
+	compareStages(t, "stage 4 logged in", two, four, 2)
+}
+
+// Killing one app server while requests run: nginx moves on to the other
+// and every request is answered.
+func TestStage3SurvivesAKilledInstance(t *testing.T) {
+	st := newStage3(t, "memcached", lab.Services.MemcachedServers)
+	c := startStage(t, st)
+	var wg sync.WaitGroup
+	var mu sync.Mutex // guards failures
+	var failures []string
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := sitetest.NewClient(c.Base)
+			for i := 0; i < 60; i++ {
+				if r := cl.Get(t, "/u/user000007"); r.Status != 200 {
+					mu.Lock()
+					failures = append(failures, fmt.Sprint(r.Status))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	victim := st.Procs[0]
+	syscall.Kill(victim.PID, syscall.SIGKILL)
+	wg.Wait()
+	if victim.Alive() {
+		t.Fatal("the killed instance is alive")
+	}
+	if len(failures) > 0 {
+		t.Errorf("%d of 240 requests failed after an instance was killed: %v", len(failures), failures)
+	}
+}
+
+// With sessions in memcached a user stays logged in whichever instance
+// answers; with sessions in each process's memory they do not.
+func TestStage3Sessions(t *testing.T) {
+	for _, tc := range []struct {
+		sessions     string
+		wantLoggedIn bool
+	}{{"memcached", true}, {"memory", false}} {
+		t.Run(tc.sessions, func(t *testing.T) {
+			c := startStage(t, newStage3(t, tc.sessions, lab.Services.MemcachedServers))
+			c.Login(t, 11)
+			pids := map[string]bool{}
+			in, out := 0, 0
+			for i := 0; i < 20; i++ {
+				r := c.Get(t, "/p/3")
+				pids[r.Header.Get("X-App-Pid")] = true
+				if strings.Contains(r.Body, "Signed in as") {
+					in++
+				} else {
+					out++
+				}
+			}
+			if len(pids) != 2 {
+				t.Fatalf("20 requests reached %d instances, want 2: %v", len(pids), pids)
+			}
+			if tc.wantLoggedIn && out > 0 {
+				t.Errorf("sessions in memcached: logged out on %d of 20 requests", out)
+			}
+			if !tc.wantLoggedIn && out == 0 {
+				t.Errorf("sessions in memory: logged in on all 20 requests over 2 instances; the lesson is lost")
+			}
+		})
+	}
+}
+
+// memcachedStats reads a few counters from memcached's "stats".
+func memcachedStats(t *testing.T, addr string) map[string]string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "stats\r\n")
+	stats := map[string]string{}
+	sc := bufio.NewScanner(c)
+	for sc.Scan() && sc.Text() != "END" {
+		if f := strings.Fields(sc.Text()); len(f) == 3 {
+			stats[f[1]] = f[2]
+		}
+	}
+	return stats
+}
+
+func TestStage4ServesFromMemcachedAndInvalidates(t *testing.T) {
+	mc := lab.Services.MemcachedServers
+	four := startStage4(t, mc)
+	anon := func() *sitetest.Client { return sitetest.NewClient(four.Base) }
+
+	first := anon().Get(t, "/u/user000002")
+	hitsBefore := memcachedStats(t, mc)["get_hits"]
+	second := anon().Get(t, "/u/user000002")
+	if got := second.Header.Get("X-Served-By"); got != "nginx-memcached" {
+		t.Errorf("second anonymous GET served by %q, want nginx-memcached (first: %q)", got, first.Header.Get("X-Served-By"))
+	}
+	if hitsAfter := memcachedStats(t, mc)["get_hits"]; hitsAfter == hitsBefore {
+		t.Errorf("memcached get_hits did not move (%s)", hitsAfter)
+	}
+	if second.Body != first.Body || second.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("the page from memcached differs or has Content-Type %q", second.Header.Get("Content-Type"))
+	}
+	// Logged-in visitors always reach the app.
+	user := sitetest.NewClient(four.Base)
+	user.Login(t, 8)
+	if got := user.Get(t, "/u/user000002").Header.Get("X-Served-By"); got != "app-rendered" {
+		t.Errorf("logged-in GET served by %q, want app-rendered", got)
+	}
+
+	// Warm the three pages a comment on photo 20 (user000002's) changes.
+	for _, u := range []string{"/", "/u/user000002", "/p/20"} {
+		anon().Get(t, u)
+		if got := anon().Get(t, u).Header.Get("X-Served-By"); got != "nginx-memcached" {
+			t.Fatalf("%s not cached: %q", u, got)
+		}
+	}
+	body := fmt.Sprintf("invalidate me %d", time.Now().UnixNano())
+	if r := user.Post(t, "/p/20/comments", url.Values{"body": {body}}); r.Status != 303 {
+		t.Fatalf("post: %d %s", r.Status, r.Body)
+	}
+	for _, u := range []string{"/", "/p/20"} {
+		if r := anon().Get(t, u); !strings.Contains(r.Body, body) {
+			t.Errorf("%s does not show the new comment on the next request (served by %s)", u, r.Header.Get("X-Served-By"))
+		}
+	}
+	two := startAppServer(t)
+	if got, want := anon().Get(t, "/u/user000002").Body, two.Get(t, "/u/user000002").Body; got != want {
+		t.Error("the owner's page (comment counts) is stale after the comment")
+	}
+}
+
+func TestStage4WithoutMemcached(t *testing.T) {
+	dir, err := os.MkdirTemp("", "scalelab-mc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	m := &infra.Memcached{Dir: filepath.Join(dir, "mc")}
+	p, err := m.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(syscall.SIGTERM, 5*time.Second)
+	four := startStage4(t, p.Addr)
+	two := startAppServer(t)
+	for _, u := range []string{"/", "/u/user000003", "/p/30"} {
+		four.Get(t, u)
+	}
+	p.Stop(syscall.SIGTERM, 5*time.Second)
+	for _, u := range GoldenURLs {
+		want := two.Get(t, u)
+		r := sitetest.NewClient(four.Base).Get(t, u)
+		if r.Status != want.Status || r.Body != want.Body {
+			t.Errorf("memcached down: %s gave %d (%d bytes), stage 2 %d (%d bytes)", u, r.Status, len(r.Body), want.Status, len(want.Body))
+		}
+	}
+}

@@ -1,0 +1,44 @@
+// Package cached is stage 4: stage 3's app servers with a caching layer
+// (query results and rendered pages in memcached, invalidated on writes),
+// and nginx serving the image pool from disk and anonymous pages straight
+// from memcached, so most requests never reach Go. The talk measured 616
+// requests/s here (1750 with ab), and 28 without an index.
+package cached
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/template"
+
+	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/stages/balanced"
+)
+
+//go:embed nginx.conf.tmpl
+var nginxTemplate string
+
+var tmpl = template.Must(template.New("stage4").Parse(nginxTemplate))
+
+// New returns stage 4 built on stage 3's topology: the app servers cache
+// (--cache) and keep sessions in memcached; nginx gets stage 4's config.
+// memcached is the host:port nginx reads pages from.
+func New(st balanced.Stage, memcached string) (*balanced.Stage, error) {
+	static := filepath.Join(st.Dir, "static")
+	if err := os.MkdirAll(static, 0o755); err != nil {
+		return nil, fmt.Errorf("stage 4: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(static, "style.css"), app.StyleSheet(), 0o644); err != nil {
+		return nil, fmt.Errorf("stage 4: %w", err)
+	}
+	images, err := filepath.Abs(st.Images)
+	if err != nil {
+		return nil, err
+	}
+	staticAbs, _ := filepath.Abs(static)
+	st.Args = append(st.Args, "--cache", "--sessions", "memcached")
+	st.Template = tmpl
+	st.Vars = map[string]any{"Memcached": memcached, "Images": images, "Static": staticAbs}
+	return &st, nil
+}
