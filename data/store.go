@@ -221,14 +221,14 @@ type Sessions struct {
 	TTL time.Duration
 }
 
-// Create stores a new session for userID under id.
-func (s *Sessions) Create(ctx context.Context, id string, userID int64) error {
+// Create stores a new session for u under id.
+func (s *Sessions) Create(ctx context.Context, id string, u User) error {
 	ttl := s.TTL
 	if ttl == 0 {
 		ttl = 7 * 24 * time.Hour
 	}
 	_, err := s.DB.Exec(ctx, "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, now(), now() + $3::interval)",
-		id, userID, fmt.Sprintf("%d seconds", int(ttl.Seconds())))
+		id, u.ID, fmt.Sprintf("%d seconds", int(ttl.Seconds())))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
