@@ -19,6 +19,7 @@ import (
 	"github.com/scalelab/scalelab/infra/infratest"
 	"github.com/scalelab/scalelab/internal/sitetest"
 	"github.com/scalelab/scalelab/stages/balanced"
+	"github.com/scalelab/scalelab/stages/baseline"
 	"github.com/scalelab/scalelab/stages/cached"
 )
 
@@ -261,5 +262,34 @@ func TestStage4WithoutMemcached(t *testing.T) {
 		if r.Status != want.Status || r.Body != want.Body {
 			t.Errorf("memcached down: %s gave %d (%d bytes), stage 2 %d (%d bytes)", u, r.Status, len(r.Body), want.Status, len(want.Body))
 		}
+	}
+}
+
+func TestBaselines(t *testing.T) {
+	port, _ := infra.FreePort()
+	dir, err := infratest.StateDir("scalelab-stage0-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	st := &baseline.Stage{Addr: fmt.Sprintf("127.0.0.1:%d", port), GoAddr: "127.0.0.1:0", Dir: dir,
+		DatabaseURL: lab.Services.DatabaseURL, Users: sitetest.Dataset.Users}
+	if err := st.Start(context.Background()); err != nil {
+		infratest.NeedBinary(t, err)
+	}
+	defer st.Close(context.Background())
+	u := st.URLs()
+	static, dynamic, query := sitetest.NewClient(u[0]).Get(t, ""), sitetest.NewClient(u[1]).Get(t, ""), sitetest.NewClient(u[2]).Get(t, "?id=5")
+	if static.Status != 200 || dynamic.Status != 200 || query.Status != 200 {
+		t.Fatalf("statuses %d %d %d", static.Status, dynamic.Status, query.Status)
+	}
+	if static.Body != dynamic.Body || !strings.HasPrefix(static.Header.Get("Server"), "nginx") {
+		t.Errorf("static (%d bytes, server %q) and dynamic (%d bytes) pages differ", len(static.Body), static.Header.Get("Server"), len(dynamic.Body))
+	}
+	if len(static.Body) < 1800 || len(static.Body) > 2600 {
+		t.Errorf("baseline page is %d bytes, want about 2 KB", len(static.Body))
+	}
+	if !strings.Contains(query.Body, "<h1>") || query.Body == static.Body {
+		t.Errorf("query page does not carry the user's name: %.200s", query.Body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -220,10 +221,27 @@ func TestBadInput(t *testing.T) {
 // serve runs a stage on a fresh state folder, checks that it answers, then
 // stops it with Ctrl-C: every process it started must be gone.
 func TestServeStopsEverythingOnCtrlC(t *testing.T) {
-	for _, stage := range []string{"cgi", "2"} {
+	for _, tc := range []struct {
+		stage string
+		extra []string
+	}{
+		{"baseline", nil},
+		{"cgi", nil},
+		{"2", nil},
+		{"balanced", nil},
+		{"4", []string{"--no-index"}},
+	} {
+		stage := tc.stage
 		t.Run(stage, func(t *testing.T) {
 			dir := stateDir(t)
-			cmd, stdout, stderr := scalelab(nil, "serve", stage, "--addr", "127.0.0.1:0", "--seed-users", "200", "--state", dir)
+			addr := "127.0.0.1:0"
+			if stage == "baseline" || stage == "balanced" || stage == "4" {
+				// nginx needs a real port to listen on.
+				port, _ := infra.FreePort()
+				addr = fmt.Sprintf("127.0.0.1:%d", port)
+			}
+			args := append([]string{"serve", stage, "--addr", addr, "--seed-users", "200", "--state", dir}, tc.extra...)
+			cmd, stdout, stderr := scalelab(nil, args...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -248,19 +266,29 @@ func TestServeStopsEverythingOnCtrlC(t *testing.T) {
 			if !strings.Contains(stdout.String(), "seeding 200 users") {
 				t.Errorf("serve on an empty database did not say it seeds: %s", stdout)
 			}
-			resp, err := http.Get(url + "/u/user000001")
+			page := "/u/user000001"
+			if stage == "baseline" {
+				page = "/"
+			}
+			resp, err := http.Get(url + page)
 			if err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
-				t.Errorf("GET /u/user000001: %d", resp.StatusCode)
+				t.Errorf("GET %s: %d", page, resp.StatusCode)
+			}
+			if len(infratest.LabProcesses(dir)) == 0 {
+				t.Fatal("no process of the lab found while it serves: the check below would prove nothing")
 			}
 			cmd.Process.Signal(syscall.SIGINT)
 			if err := cmd.Wait(); err != nil {
 				t.Errorf("serve after Ctrl-C: %v: %s", err, stderr)
 			}
 			waitNoProcesses(t, dir)
+			if len(tc.extra) > 0 && !strings.Contains(stdout.String(), "indexes restored") {
+				t.Errorf("serve --no-index did not restore the indexes: %s", stdout)
+			}
 		})
 	}
 }
@@ -272,6 +300,8 @@ func TestServeBadUsage(t *testing.T) {
 		{"serve", "2", "--addr", "10.1.2.3:8080"},
 		{"serve", "2", "--addr", "nonsense"},
 		{"serve", "2", "--procs", "-1"},
+		{"serve", "3", "--instances", "-2"},
+		{"serve", "3", "--sessions", "cookies"},
 	} {
 		r := run(t, nil, args...)
 		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {

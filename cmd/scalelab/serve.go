@@ -18,6 +18,7 @@ import (
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/balanced"
+	"github.com/scalelab/scalelab/stages/baseline"
 	"github.com/scalelab/scalelab/stages/cached"
 	"github.com/scalelab/scalelab/stages/cgi"
 )
@@ -39,6 +40,7 @@ type serveOptions struct {
 
 // stageNames maps the names a user may type to a stage number.
 var stageNames = map[string]string{
+	"0": "0", "baseline": "0",
 	"1": "1", "cgi": "1",
 	"2": "2", "appserver": "2",
 	"3": "3", "balanced": "3",
@@ -55,6 +57,9 @@ started. It starts the services the stage needs (and seeds a small dataset if
 the database has none).
 
 Stages:
+  0, baseline   the orders of magnitude: the same 2 KB page as a static file
+                served by nginx, rendered by a Go process (GOMAXPROCS=1), and
+                rendered after one indexed query
   1, cgi        a CGI program run by a CGI host: a new process, a new database
                 connection and freshly parsed templates for every request
   2, appserver  one long-running process with a connection pool; GOMAXPROCS=1
@@ -73,11 +78,11 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
   scalelab serve 2 --procs 0`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usagef("serve takes one stage: 1 (cgi), 2 (appserver), 3 (balanced) or 4 (cached)")
+				return usagef("serve takes one stage: 0 (baseline), 1 (cgi), 2 (appserver), 3 (balanced) or 4 (cached)")
 			}
 			n, ok := stageNames[strings.ToLower(args[0])]
 			if !ok {
-				return usagef("unknown stage %q: use 1 (cgi), 2 (appserver), 3 (balanced) or 4 (cached)", args[0])
+				return usagef("unknown stage %q: use 0 (baseline), 1 (cgi), 2 (appserver), 3 (balanced) or 4 (cached)", args[0])
 			}
 			o.Stage = n
 			return nil
@@ -198,6 +203,24 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		go func() { errc <- s.Serve() }()
 		srv = s
 		fmt.Fprintf(out, "stage 2 (app server): one process, GOMAXPROCS=%d\n", procs)
+	case "0":
+		runtime.GOMAXPROCS(1)
+		port, err := infra.FreePort()
+		if err != nil {
+			return err
+		}
+		meta, err := datasetMeta(ctx, svc.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		st := &baseline.Stage{Addr: o.Addr, GoAddr: fmt.Sprintf("127.0.0.1:%d", port), Dir: filepath.Join(g.State, "stage0"),
+			DatabaseURL: svc.DatabaseURL, Users: meta.Users, Lab: lab}
+		if err := st.Start(ctx); err != nil {
+			return err
+		}
+		srv = st
+		u := st.URLs()
+		fmt.Fprintf(out, "stage 0 (baselines): static by nginx %s, dynamic by Go %s, one query %s\n", u[0], u[1], u[2])
 	case "3", "4":
 		st, err := newBalanced(g, o, lab, svc, images)
 		if err != nil {
@@ -291,4 +314,13 @@ func dropIndexesForRun(ctx context.Context, url string, out io.Writer) (func(), 
 		}
 		fmt.Fprintln(out, "indexes restored")
 	}, nil
+}
+
+func datasetMeta(ctx context.Context, url string) (data.Meta, error) {
+	pool, err := openPool(ctx, url)
+	if err != nil {
+		return data.Meta{}, err
+	}
+	defer pool.Close()
+	return data.CheckLoaded(ctx, pool)
 }
