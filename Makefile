@@ -7,7 +7,7 @@ STATE ?= .lab
 # Extra flags for go test, e.g. make test TESTFLAGS=-v
 TESTFLAGS ?=
 
-.PHONY: all build deps test vet fuzz lab stage-1 stage-2 up down seed status clean
+.PHONY: all build deps test vet fuzz lab stage-0 stage-1 stage-2 stage-3 stage-4 up down seed status clean
 
 all: build
 
@@ -41,11 +41,8 @@ lab: deps build
 	$(BIN) up --state $(STATE) && $(BIN) seed --state $(STATE) && $(BIN) status --state $(STATE)
 
 # One stage in the foreground until Ctrl-C (the driver will also load and chart it).
-stage-1: build
-	$(BIN) serve 1 --state $(STATE)
-
-stage-2: build
-	$(BIN) serve 2 --state $(STATE)
+stage-0 stage-1 stage-2 stage-3 stage-4: build
+	$(BIN) serve $(subst stage-,,$@) --state $(STATE)
 
 up: build
 	$(BIN) up --state $(STATE)
