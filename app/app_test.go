@@ -188,6 +188,7 @@ func TestComments(t *testing.T) {
 		{"too long", "/p/9/comments", url.Values{"body": {strings.Repeat("é", app.MaxCommentLen+1)}}, 400},
 		{"no such photo", "/p/999999999/comments", url.Values{"body": {"hi"}}, 404},
 		{"bad id", "/p/x/comments", url.Values{"body": {"hi"}}, 404},
+		{"NUL byte", "/p/9/comments", url.Values{"body": {"a\x00b"}}, 400},
 	} {
 		if r := c.Post(t, tc.path, tc.form); r.Status != tc.status {
 			t.Errorf("%s: %d, want %d", tc.name, r.Status, tc.status)
@@ -238,6 +239,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong method", "DELETE", "/p/1", "", 405},
 		{"huge form", "POST", "/login", "name=" + strings.Repeat("x", app.MaxFormBytes+1), 413},
 		{"malformed form", "POST", "/login", "%zz=1", 400},
+		{"NUL in login name", "POST", "/login", "name=use%00r&password=x", 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, c.Base, strings.NewReader(tc.body))

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/scalelab/scalelab/data"
@@ -459,6 +460,9 @@ func (s *Site) addComment(w http.ResponseWriter, r *http.Request) {
 	case n > MaxCommentLen:
 		s.fail(w, r, http.StatusBadRequest, "The comment is longer than 1000 characters.")
 		return
+	case strings.ContainsFunc(body, isControl):
+		s.fail(w, r, http.StatusBadRequest, "The comment contains control characters.")
+		return
 	}
 	// The author is the session's user, never a form field.
 	if _, err := s.cfg.Store.AddComment(r.Context(), id, viewer.ID, body); err != nil {
@@ -467,6 +471,12 @@ func (s *Site) addComment(w http.ResponseWriter, r *http.Request) {
 	}
 	s.dropPages(r, id)
 	http.Redirect(w, r, "/p/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// isControl reports the characters a comment may not hold (PostgreSQL
+// refuses NUL outright); line breaks and tabs are fine.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
 }
 
 // parseForm reads a POST form within MaxFormBytes; it answers 413 or 400
@@ -489,14 +499,18 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, password := r.PostForm.Get("name"), r.PostForm.Get("password")
-	u, err := s.cfg.Store.UserByName(r.Context(), name)
+	// The same answer whether the name is malformed, the user does not
+	// exist or the password is wrong: the page does not tell which names exist.
+	var u data.User
+	err := data.ErrNotFound
+	if validName.MatchString(name) {
+		u, err = s.cfg.Store.UserByName(r.Context(), name)
+	}
 	if err != nil && !errors.Is(err, data.ErrNotFound) {
 		s.failErr(w, r, err)
 		return
 	}
-	// The same answer whether the user does not exist or the password is
-	// wrong: the page does not tell which names exist.
-	if err != nil || !validName.MatchString(name) || !data.CheckPassword(u.PasswordHash, password) {
+	if err != nil || !data.CheckPassword(u.PasswordHash, password) {
 		s.fail(w, r, http.StatusUnauthorized, "Wrong name or password.")
 		return
 	}
