@@ -27,8 +27,9 @@ const epollAvailable = true
 //     through syscall.Syscall6, so the goroutines of the progress line and
 //     of Ctrl-C handling still get to run.
 //
-// One loop uses at most one core. On a 2-core machine that shares the cores
-// with the server under test, that was measured to be faster than two loops.
+// One loop uses at most one core. On a 2-core machine that shares its cores
+// with the server under test, two loops did worse than one
+// (shared/MEASUREMENTS.md), so there is no option for more.
 
 // Connection states.
 const (
