@@ -207,6 +207,45 @@ func TestKeepAlive(t *testing.T) {
 	}
 }
 
+// TestServerCloses: a server that closes the connection after each answer
+// (Connection: close, as nginx does after keepalive_requests) is followed
+// by a reconnect, not counted as an error.
+func TestServerCloses(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			var c counting
+			srv := c.start(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Connection", "close")
+				io.WriteString(w, "bye")
+			})
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 4, Requests: 100, Portable: e.portable,
+			})
+			if rec.Results.Requests != 100 || rec.Results.ErrorsTotal != 0 {
+				t.Errorf("requests %d, errors %v; want 100 and none", rec.Results.Requests, rec.Results.Errors)
+			}
+			if got := c.conns.Load(); got < 100 {
+				t.Errorf("server saw %d connections, want one per request", got)
+			}
+		})
+	}
+}
+
+func TestMoreConnectionsThanRequests(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			var c counting
+			srv := c.start(t, nil)
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 16, Requests: 5, Portable: e.portable,
+			})
+			if rec.Results.Requests != 5 || c.requests.Load() != 5 {
+				t.Errorf("requests %d, server saw %d; want 5", rec.Results.Requests, c.requests.Load())
+			}
+		})
+	}
+}
+
 func TestTimeout(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
