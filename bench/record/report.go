@@ -43,7 +43,7 @@ func (r *Record) Warnings() []string {
 		out = append(out, fmt.Sprintf("%d errors (%.1f%% of requests): check the server before reading the latencies", e, 100*float64(e)/float64(r.Results.Requests+e)))
 	}
 	if r.Results.Late > 0 && r.Settings.Mode == "open" {
-		out = append(out, fmt.Sprintf("%d requests could not be sent on time (all connections busy): the server did not keep up with %.0f req/s", r.Results.Late, r.Settings.Rate))
+		out = append(out, fmt.Sprintf("%d requests could not be sent on time (every connection busy, or the client too slow): the load fell behind its schedule of %.0f per second", r.Results.Late, r.Settings.Rate))
 	}
 	return out
 }

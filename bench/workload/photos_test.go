@@ -282,3 +282,21 @@ func TestPhotosOverHTTP(t *testing.T) {
 		t.Errorf("login %v, comment %v, image %v: want all", sawLogin, sawComment, sawImage)
 	}
 }
+
+// BenchmarkPhotosOverHTTP measures the workload's request loop against the
+// fake site (one op is one request); the site's own cost is included.
+func BenchmarkPhotosOverHTTP(b *testing.B) {
+	srv := httptest.NewServer(&site{})
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	w := mustPhotos(b, workload.Photos{Seed: 1, Users: 1000, LoginShare: 0.1, CommentShare: 0.02})
+	b.ReportAllocs()
+	b.ResetTimer()
+	rec, err := loadgen.Run(context.Background(), loadgen.Options{
+		Targets: []*url.URL{u}, Connections: 8, Requests: int64(b.N), Workload: w,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rec.Results.RequestsPerS, "req/s")
+}
