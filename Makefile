@@ -6,8 +6,10 @@ BIN   := bin/scalelab
 STATE ?= .lab
 # Extra flags for go test, e.g. make test TESTFLAGS=-v
 TESTFLAGS ?=
+# Extra flags for scalelab lab and bench, e.g. LABFLAGS="--tool ab,wrk"
+LABFLAGS ?=
 
-.PHONY: all build deps test vet fuzz lab stage-0 stage-1 stage-2 stage-3 stage-4 up down seed status clean
+.PHONY: all build deps test vet fuzz lab lab-quick stage-0 stage-1 stage-2 stage-3 stage-4 serve-0 serve-1 serve-2 serve-3 serve-4 up down seed status clean
 
 all: build
 
@@ -32,17 +34,21 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSite -fuzztime $(FUZZTIME) ./app
 
-# The main job. Today: start the lab's services and load the full dataset
-# (100,000 users). The stages and the driver that measures them come next.
-# Every server it starts is stopped at the end, also on failure; the data
-# stays in $(STATE) for the next run.
+# The main job: the whole talk on this machine (scalelab lab), into
+# results/<UTC time>-<host>/. Every server it starts is stopped at the end.
 lab: deps build
-	@trap '$(BIN) down --state $(STATE)' EXIT; trap 'exit 130' INT TERM; \
-	$(BIN) up --state $(STATE) && $(BIN) seed --state $(STATE) && $(BIN) status --state $(STATE)
+	$(BIN) lab --state $(STATE) $(LABFLAGS)
 
-# One stage in the foreground until Ctrl-C (the driver will also load and chart it).
-stage-0 stage-1 stage-2 stage-3 stage-4: build
-	$(BIN) serve $(subst stage-,,$@) --state $(STATE)
+lab-quick: deps build
+	$(BIN) lab --quick --state $(STATE) $(LABFLAGS)
+
+# Measure one stage (make stage-4 LABFLAGS="--no-index --tool ab,wrk").
+stage-0 stage-1 stage-2 stage-3 stage-4: deps build
+	$(BIN) bench $(subst stage-,,$@) --state $(STATE) $(LABFLAGS)
+
+# Browse one stage in the foreground until Ctrl-C (make serve-4).
+serve-0 serve-1 serve-2 serve-3 serve-4: build
+	$(BIN) serve $(subst serve-,,$@) --state $(STATE)
 
 up: build
 	$(BIN) up --state $(STATE)

@@ -42,6 +42,8 @@ each measured on this machine.`,
 		newIndexCmd(g),
 		newServeCmd(g),
 		newAppServerCmd(),
+		newBenchCmd(g),
+		newLabCmd(g),
 		newLoadCmd(g),
 	)
 	return root

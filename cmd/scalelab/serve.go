@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,9 @@ type serveOptions struct {
 	Sessions string
 	// NoIndex runs the stage without the secondary indexes (restored after).
 	NoIndex bool
+	// ReadyFile, if set, receives the stage's URLs as JSON once it serves:
+	// how the driver, which runs serve as a child process, learns them.
+	ReadyFile string
 	// Procs is GOMAXPROCS of the app server: 1 models the GIL, 0 is every core.
 	Procs int
 	// SmallUsers is the dataset seeded when the database has none.
@@ -109,6 +113,8 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 	cmd.Flags().IntVar(&o.Instances, "instances", 0, "app servers of stages 3 and 4 (0: one per core)")
 	cmd.Flags().StringVar(&o.Sessions, "sessions", "memcached", "where stage 3 keeps sessions: memcached, memory or db")
 	cmd.Flags().BoolVar(&o.NoIndex, "no-index", false, "drop the secondary indexes for this run (restored when it ends)")
+	cmd.Flags().StringVar(&o.ReadyFile, "ready-file", "", "write the stage's URLs as JSON to this `file` once it serves")
+	cmd.Flags().MarkHidden("ready-file")
 	return cmd
 }
 
@@ -234,6 +240,16 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 			o.Stage, st.Nginx().Process().PID, len(st.Addrs), st.Addrs)
 	}
 	fmt.Fprintf(out, "serving %s — Ctrl-C stops it\n", srv.URL())
+	if o.ReadyFile != "" {
+		urls := []string{srv.URL()}
+		if b, ok := srv.(*baseline.Stage); ok {
+			urls = b.URLs()
+		}
+		if err := writeReady(o.ReadyFile, urls); err != nil {
+			srv.Close(context.Background())
+			return err
+		}
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -323,4 +339,19 @@ func datasetMeta(ctx context.Context, url string) (data.Meta, error) {
 	}
 	defer pool.Close()
 	return data.CheckLoaded(ctx, pool)
+}
+
+// Ready is what serve writes to --ready-file.
+type Ready struct {
+	URLs []string `json:"urls"`
+	PID  int      `json:"pid"`
+}
+
+func writeReady(path string, urls []string) error {
+	b, _ := json.Marshal(Ready{URLs: urls, PID: os.Getpid()})
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("ready file: %w", err)
+	}
+	return os.Rename(tmp, path)
 }

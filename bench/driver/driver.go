@@ -1,0 +1,368 @@
+// Package driver is the one place that joins the stages and the
+// instrument: for each stage it starts the stage's processes (as a child
+// "scalelab serve"), verifies that the stage serves the right pages, loads
+// it with the load generator, records what it saw, and stops everything.
+// "scalelab bench" runs one stage; "scalelab lab" runs the whole talk.
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/scalelab/scalelab/bench"
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/bench/workload"
+	"github.com/scalelab/scalelab/infra"
+)
+
+// Stage is one thing the driver can measure.
+type Stage struct {
+	// ID is how it is named on the command line and in records: "0",
+	// "1" … "4", "4-noindex".
+	ID   string
+	Name string
+	// Serve are the arguments of "scalelab serve" that run it.
+	Serve []string
+	// TalkRPS is what the talk measured (zero for the baselines).
+	TalkRPS float64
+}
+
+// Stages are the talk's iterations in the order "scalelab lab" runs them.
+var Stages = []Stage{
+	{ID: "0", Name: "baseline", Serve: []string{"0"}},
+	{ID: "1", Name: "CGI", Serve: []string{"1"}, TalkRPS: 23},
+	{ID: "2", Name: "app server", Serve: []string{"2"}, TalkRPS: 139},
+	{ID: "3", Name: "load-balanced", Serve: []string{"3"}, TalkRPS: 217},
+	{ID: "4", Name: "cached", Serve: []string{"4"}, TalkRPS: 616},
+	{ID: "4-noindex", Name: "cached, no index", Serve: []string{"4", "--no-index"}, TalkRPS: 28},
+}
+
+// TalkAB is what the talk measured at stage 4 with ab instead of its own tool.
+const TalkAB = 1750
+
+// FindStage looks a stage up by ID or name ("cgi", "cached", …).
+func FindStage(s string) (Stage, bool) {
+	aliases := map[string]string{"baseline": "0", "cgi": "1", "appserver": "2", "balanced": "3", "cached": "4"}
+	if id, ok := aliases[strings.ToLower(s)]; ok {
+		s = id
+	}
+	for _, st := range Stages {
+		if st.ID == s {
+			return st, true
+		}
+	}
+	return Stage{}, false
+}
+
+// Options say how to measure.
+type Options struct {
+	// Exe is the scalelab binary; its "serve" command runs each stage.
+	Exe string
+	// State is the lab's state folder; Lab its services.
+	State string
+	Lab   *infra.Lab
+	// Users and Seed are the dataset's size and seed; the database is
+	// seeded again when it holds another.
+	Users int
+	Seed  uint64
+	// Connections (closed loop) or Rate (open loop, requests/s).
+	Connections int
+	Rate        float64
+	// Duration of each measurement, Warmup before the first, Repeat
+	// measurements per stage (the median is reported).
+	Duration, Warmup time.Duration
+	Repeat           int
+	// Tools are foreign load tools to also run ("ab", "wrk").
+	Tools []string
+	// Results is the folder under which the run's folder is made.
+	Results string
+	// Stdout gets the table as it goes and progress messages.
+	Stdout io.Writer
+	// SkipVerify measures without verifying first (--no-verify).
+	SkipVerify bool
+}
+
+func (o *Options) check() error {
+	if o.Connections < 0 || o.Rate < 0 {
+		return fmt.Errorf("%w: connections and rate must not be negative", bench.ErrUsage)
+	}
+	if o.Connections == 0 && o.Rate == 0 {
+		o.Connections = 32
+	}
+	if o.Duration <= 0 {
+		return fmt.Errorf("%w: duration must be positive", bench.ErrUsage)
+	}
+	if o.Repeat < 1 {
+		o.Repeat = 1
+	}
+	for _, t := range o.Tools {
+		if t != "ab" && t != "wrk" {
+			return fmt.Errorf("%w: unknown tool %q (ab or wrk)", bench.ErrUsage, t)
+		}
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	return nil
+}
+
+// Result is one stage measured with one tool.
+type Result struct {
+	Stage string `json:"stage"`
+	Name  string `json:"name"`
+	// Page is set for the baselines: static, dynamic or query.
+	Page        string  `json:"page,omitempty"`
+	Tool        string  `json:"tool"`
+	Connections int     `json:"connections,omitempty"`
+	Rate        float64 `json:"rate,omitempty"`
+	DurationS   float64 `json:"duration_s"`
+	Requests    int64   `json:"requests"`
+	Errors      int64   `json:"errors"`
+	// RPS is the median of the repeats' requests per second; RPSRuns are
+	// the repeats themselves (the spread).
+	RPS       float64   `json:"rps"`
+	RPSRuns   []float64 `json:"rps_runs"`
+	PageViews float64   `json:"page_views_per_s,omitempty"`
+	P50Ms     float64   `json:"p50_ms"`
+	P90Ms     float64   `json:"p90_ms"`
+	P99Ms     float64   `json:"p99_ms"`
+	P999Ms    float64   `json:"p99_9_ms"`
+	MaxMs     float64   `json:"max_ms"`
+	// ClientCPUS and ServerCPUS are CPU-seconds of the load generator and
+	// of the stage's processes (serve and its children), summed over repeats.
+	ClientCPUS float64 `json:"client_cpu_s"`
+	ServerCPUS float64 `json:"server_cpu_s"`
+	// Verification is "passed", "skipped" or the failure.
+	Verification string `json:"verification"`
+	// TalkRPS is the talk's figure for this stage.
+	TalkRPS float64 `json:"talk_rps,omitempty"`
+	// Records are the load generator's records (with histograms), one per
+	// repeat; foreign tools have none.
+	Records []*record.Record `json:"records,omitempty"`
+}
+
+// ErrVerification is returned when a stage serves wrong pages: it is not
+// measured.
+var ErrVerification = errors.New("verification failed")
+
+// BenchStage starts one stage, verifies it, measures it and stops it.
+func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset) ([]Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	run, err := startServe(ctx, o, st.Serve, filepath.Join(dir, "stage-"+st.ID+".log"))
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: %w", st.ID, err)
+	}
+	defer run.stop()
+
+	verdict := "skipped"
+	if !o.SkipVerify {
+		if err := verifyStage(ctx, o, st, run.urls, ds); err != nil {
+			return []Result{{Stage: st.ID, Name: st.Name, Tool: "scalelab load", Verification: err.Error(), TalkRPS: st.TalkRPS}},
+				fmt.Errorf("stage %s: %w: %v", st.ID, ErrVerification, err)
+		}
+		verdict = "passed"
+	}
+
+	var results []Result
+	if st.ID == "0" {
+		for i, page := range []string{"static", "dynamic", "query"} {
+			r, err := measure(ctx, o, st, run, []string{run.urls[i]}, "", ds, dir, st.ID+"-"+page)
+			if err != nil {
+				return results, err
+			}
+			r.Page, r.Verification = page, verdict
+			results = append(results, r)
+		}
+		return results, nil
+	}
+	r, err := measure(ctx, o, st, run, []string{run.urls[0]}, "photos", ds, dir, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	r.Verification = verdict
+	results = append(results, r)
+	for _, tool := range o.Tools {
+		fr, err := foreign(ctx, o, tool, run.urls[0]+"/", dir, st)
+		if err != nil {
+			fmt.Fprintf(o.Stdout, "  %s: %v\n", tool, err)
+			continue
+		}
+		fr.Verification = verdict
+		results = append(results, fr)
+	}
+	return results, nil
+}
+
+// Dataset is what the workload needs to know of the database.
+type Dataset struct {
+	Users  int
+	Photos int64
+	Seed   uint64
+}
+
+func measure(ctx context.Context, o Options, st Stage, run *served, targets []string, wl string, ds Dataset, dir, label string) (Result, error) {
+	load := func(d time.Duration, conns int, rate float64, out string, watch bool) (*record.Record, error) {
+		lo := bench.LoadOptions{
+			Targets:     targets,
+			Connections: conns,
+			Rate:        rate,
+			Duration:    d,
+			Timeout:     10 * time.Second,
+			Workload:    wl,
+			Photos:      workload.Photos{Seed: ds.Seed, Users: ds.Users, Photos: int(ds.Photos), LoginShare: 0.1, CommentShare: 0.01},
+			Out:         out,
+		}
+		if watch {
+			lo.WatchPIDs = []int{run.pid}
+		}
+		return bench.Load(ctx, lo)
+	}
+	// Prime (fill caches, open pools) at low concurrency, then warm up at
+	// the measured load; neither is recorded.
+	if _, err := load(max(time.Second, o.Warmup/2), 4, 0, "", false); err != nil {
+		return Result{}, fmt.Errorf("prime stage %s: %w", st.ID, err)
+	}
+	if o.Warmup > 0 {
+		if _, err := load(o.Warmup, o.Connections, o.Rate, "", false); err != nil {
+			return Result{}, fmt.Errorf("warm up stage %s: %w", st.ID, err)
+		}
+	}
+	res := Result{Stage: st.ID, Name: st.Name, Tool: "scalelab load", Connections: o.Connections, Rate: o.Rate,
+		DurationS: o.Duration.Seconds(), TalkRPS: st.TalkRPS}
+	for k := 1; k <= o.Repeat; k++ {
+		rec, err := load(o.Duration, o.Connections, o.Rate, filepath.Join(dir, fmt.Sprintf("load-%s-%d.json", label, k)), true)
+		if err != nil {
+			return res, fmt.Errorf("load stage %s: %w", st.ID, err)
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		res.Records = append(res.Records, rec)
+		res.RPSRuns = append(res.RPSRuns, rec.Results.RequestsPerS)
+		res.Requests += rec.Results.Requests
+		res.Errors += rec.Results.ErrorsTotal
+		res.ClientCPUS += rec.Results.CPU.ClientUserS + rec.Results.CPU.ClientSysS
+		for _, w := range rec.Results.CPU.Watched {
+			res.ServerCPUS += w.UserS + w.SysS
+		}
+	}
+	res.RPS = median(res.RPSRuns)
+	merged, err := record.Merge(res.Records...)
+	if err != nil {
+		return res, err
+	}
+	l := merged.Results.Latency
+	res.P50Ms, res.P90Ms, res.P99Ms, res.P999Ms, res.MaxMs = l.P50Ms, l.P90Ms, l.P99Ms, l.P999Ms, l.MaxMs
+	var views []float64
+	for _, r := range res.Records {
+		views = append(views, r.Results.PageViewsPerS)
+	}
+	res.PageViews = median(views)
+	return res, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// served is a running "scalelab serve" child.
+type served struct {
+	cmd  *exec.Cmd
+	pid  int
+	urls []string
+	log  string
+	done chan struct{}
+}
+
+// startServe runs "scalelab serve ARGS" as a child with its output in
+// logPath and waits until it has written its ready file.
+func startServe(ctx context.Context, o Options, args []string, logPath string) (*served, error) {
+	port, err := infra.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	ready := logPath + ".ready"
+	os.Remove(ready)
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	full := append(append([]string{"serve"}, args...), "--addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"--state", o.State, "--ready-file", ready, "--seed-users", fmt.Sprint(o.Users))
+	cmd := exec.Command(o.Exe, full...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: a Ctrl-C at the terminal reaches the driver,
+	// which stops the child itself, in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start scalelab serve: %w", err)
+	}
+	s := &served{cmd: cmd, pid: cmd.Process.Pid, log: logPath, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if b, err := os.ReadFile(ready); err == nil {
+			var r struct {
+				URLs []string `json:"urls"`
+			}
+			if err := json.Unmarshal(b, &r); err == nil && len(r.URLs) > 0 {
+				s.urls = r.URLs
+				return s, nil
+			}
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("scalelab serve %s exited before serving (see %s): %s", strings.Join(args, " "), logPath, tail(logPath))
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("scalelab serve %s did not become ready (see %s)", strings.Join(args, " "), logPath)
+		}
+	}
+}
+
+// stop sends the child the Ctrl-C it expects and waits for it to stop
+// everything it started (rebuilding dropped indexes can take a while).
+func (s *served) stop() {
+	syscall.Kill(s.pid, syscall.SIGINT)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Minute):
+		syscall.Kill(-s.pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return strings.Join(lines, " | ")
+}

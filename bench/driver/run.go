@@ -1,0 +1,288 @@
+package driver
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RecordVersion is the version of run.json's format. A reader refuses a
+// record of another version instead of misreading it.
+const RecordVersion = 1
+
+// Run is a run of one or more stages: what run.json holds.
+type Run struct {
+	Version  int       `json:"version"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	// Complete is false while the run goes on, and after an interrupted
+	// run: the stages it lists are the ones it finished.
+	Complete bool     `json:"complete"`
+	Machine  Machine  `json:"machine"`
+	Commit   string   `json:"commit"`
+	Settings Settings `json:"settings"`
+	Results  []Result `json:"results"`
+}
+
+// Settings are the run's options, as recorded.
+type Settings struct {
+	Stages      []string `json:"stages"`
+	Users       int      `json:"users"`
+	Photos      int64    `json:"photos"`
+	Seed        uint64   `json:"seed"`
+	Connections int      `json:"connections,omitempty"`
+	Rate        float64  `json:"rate,omitempty"`
+	DurationS   float64  `json:"duration_s"`
+	WarmupS     float64  `json:"warmup_s"`
+	Repeat      int      `json:"repeat"`
+	Tools       []string `json:"tools,omitempty"`
+	Workload    string   `json:"workload"`
+}
+
+// Machine is where the run was taken.
+type Machine struct {
+	Hostname  string `json:"hostname"`
+	CPUModel  string `json:"cpu_model"`
+	Cores     int    `json:"cores"`
+	MemoryMB  int64  `json:"memory_mb"`
+	Kernel    string `json:"kernel"`
+	Go        string `json:"go"`
+	Postgres  string `json:"postgresql"`
+	Nginx     string `json:"nginx"`
+	Memcached string `json:"memcached"`
+}
+
+// ReadRun reads a run.json; a record of another version is an error.
+func ReadRun(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if r.Version != RecordVersion {
+		return nil, fmt.Errorf("read %s: record version %d, this scalelab reads version %d (use the scalelab that wrote it)", path, r.Version, RecordVersion)
+	}
+	return &r, nil
+}
+
+// RunStages measures stages one after the other into a new folder under
+// o.Results and returns it. The record is rewritten after every stage, so
+// an interrupted run keeps every stage it finished.
+func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVersion string) (string, *Run, error) {
+	if err := o.check(); err != nil {
+		return "", nil, err
+	}
+	started := time.Now().UTC()
+	m := machine(dbVersion)
+	dir := filepath.Join(o.Results, started.Format("20060102T150405Z")+"-"+safe(m.Hostname))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("results folder: %w", err)
+	}
+	run := &Run{Version: RecordVersion, Started: started, Machine: m, Commit: gitCommit(),
+		Settings: Settings{Users: ds.Users, Photos: ds.Photos, Seed: ds.Seed, Connections: o.Connections, Rate: o.Rate,
+			DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Repeat: o.Repeat, Tools: o.Tools, Workload: "photos"}}
+	for _, st := range stages {
+		run.Settings.Stages = append(run.Settings.Stages, st.ID)
+	}
+	if err := run.write(dir); err != nil {
+		return dir, run, err
+	}
+	fmt.Fprintf(o.Stdout, "run %s: %d users, %d connections, %s per measurement x%d\n", dir, ds.Users, o.Connections, o.Duration, o.Repeat)
+	printHeader(o)
+	var failed []error
+	for _, st := range stages {
+		if ctx.Err() != nil {
+			break
+		}
+		results, err := BenchStage(ctx, o, st, dir, ds)
+		run.Results = append(run.Results, results...)
+		for _, r := range results {
+			printRow(o, run, r)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			fmt.Fprintf(o.Stdout, "stage %s failed: %v\n", st.ID, err)
+			failed = append(failed, err)
+		}
+		if err := run.write(dir); err != nil {
+			return dir, run, err
+		}
+	}
+	if ctx.Err() == nil {
+		run.Complete = len(failed) == 0
+		run.Finished = time.Now().UTC()
+	}
+	if err := run.write(dir); err != nil {
+		return dir, run, err
+	}
+	if ctx.Err() != nil {
+		return dir, run, fmt.Errorf("interrupted: %s keeps the %d results finished", dir, len(run.Results))
+	}
+	return dir, run, errors.Join(failed...)
+}
+
+// write saves run.json, summary.csv and bench.txt, each atomically.
+func (r *Run) write(dir string) error {
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, "run.json"), b); err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, "summary.csv"), r.csv()); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dir, "bench.txt"), r.benchfmt())
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Stage1RPS is the CGI stage's req/s with the same tool, the base of the
+// speed-ups; zero if the run has none.
+func (r *Run) Stage1RPS(tool string) float64 {
+	for _, x := range r.Results {
+		if x.Stage == "1" && x.Tool == tool {
+			return x.RPS
+		}
+	}
+	return 0
+}
+
+func (r *Run) csv() []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"stage", "name", "page", "tool", "connections", "rate", "duration_s", "requests", "errors", "rps", "page_views_per_s",
+		"p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "client_cpu_s", "server_cpu_s", "speedup_over_stage1", "talk_rps", "talk_speedup", "verification"})
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	for _, x := range r.Results {
+		speed, talk := "", ""
+		if base := r.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 {
+			speed = f(round(x.RPS / base))
+		}
+		if x.TalkRPS > 0 {
+			talk = f(round(x.TalkRPS / 23))
+		}
+		w.Write([]string{x.Stage, x.Name, x.Page, x.Tool, strconv.Itoa(x.Connections), f(x.Rate), f(x.DurationS), strconv.FormatInt(x.Requests, 10),
+			strconv.FormatInt(x.Errors, 10), f(round(x.RPS)), f(round(x.PageViews)), f(x.P50Ms), f(x.P90Ms), f(x.P99Ms), f(x.P999Ms), f(x.MaxMs),
+			f(round(x.ClientCPUS)), f(round(x.ServerCPUS)), speed, f(x.TalkRPS), talk, x.Verification})
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+func round(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
+
+// benchfmt writes Go benchmark lines, one per result and repeat, so that
+// "benchstat old/bench.txt new/bench.txt" compares two runs.
+func (r *Run) benchfmt() []byte {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "goos: %s\ngoarch: %s\ncpu: %s\npkg: scalelab/lab\n", runtime.GOOS, runtime.GOARCH, r.Machine.CPUModel)
+	for _, x := range r.Results {
+		name := "Stage" + strings.ReplaceAll(x.Stage, "-", "_") + "_" + strings.ReplaceAll(strings.ReplaceAll(x.Name, " ", ""), ",", "_")
+		if x.Page != "" {
+			name += "_" + x.Page
+		}
+		name += "_" + strings.ReplaceAll(x.Tool, " ", "")
+		for _, rps := range x.RPSRuns {
+			if rps <= 0 {
+				continue
+			}
+			n := int64(rps * x.DurationS)
+			fmt.Fprintf(&buf, "Benchmark%s-%d\t%d\t%.0f ns/op\t%.2f req/s\t%.3f p99-ms\n", name, r.Machine.Cores, max(n, 1), 1e9/rps, rps, x.P99Ms)
+		}
+	}
+	return buf.Bytes()
+}
+
+func printHeader(o Options) {
+	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10s %9s %9s %9s %7s  %s\n", "stage", "name", "page", "tool", "req/s", "vs st.1", "talk", "p99 ms", "errors", "verified")
+}
+
+func printRow(o Options, run *Run, x Result) {
+	speed, talk := "-", "-"
+	if base := run.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 {
+		speed = fmt.Sprintf("%.1fx", x.RPS/base)
+	}
+	if x.TalkRPS > 0 {
+		talk = fmt.Sprintf("%.1fx", x.TalkRPS/23)
+	}
+	page := x.Page
+	if page == "" {
+		page = "-"
+	}
+	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10.0f %9s %9s %9.2f %7d  %s\n", x.Stage, x.Name, page, x.Tool, x.RPS, speed, talk, x.P99Ms, x.Errors, x.Verification)
+}
+
+func safe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == ' ' || r == ':' {
+			return '-'
+		}
+		return r
+	}, s)
+}
+
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += "-dirty"
+	}
+	return c
+}
+
+func machine(db string) Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Postgres: db}
+	m.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		fmt.Sscanf(strings.TrimPrefix(strings.Split(string(b), "\n")[0], "MemTotal:"), "%d", &kb)
+		m.MemoryMB = kb / 1024
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if out, err := exec.Command("nginx", "-v").CombinedOutput(); err == nil {
+		m.Nginx = strings.TrimPrefix(strings.TrimSpace(string(out)), "nginx version: ")
+	}
+	if out, err := exec.Command("memcached", "-V").CombinedOutput(); err == nil {
+		m.Memcached = strings.TrimSpace(string(out))
+	}
+	return m
+}

@@ -1,0 +1,162 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// pageCheck is one URL of the verification and the status it must have.
+type pageCheck struct {
+	path   string
+	status int
+}
+
+// verificationPages are fetched from the stage and from the reference
+// (stage 2), anonymously and logged in, and must match byte for byte.
+func verificationPages(ds Dataset) []pageCheck {
+	return []pageCheck{
+		{"/", 200}, {"/u/user000001", 200}, {"/u/user000002", 200}, {fmt.Sprintf("/u/%s", userName(ds.Users)), 200},
+		{"/u/user000001?page=0", 400}, {"/u/nobody", 404},
+		{"/p/1", 200}, {"/p/2", 200}, {fmt.Sprintf("/p/%d", ds.Photos), 200}, {fmt.Sprintf("/p/%d", ds.Photos+1), 404}, {"/p/abc", 404},
+		{"/t/cat", 200}, {"/t/sunset?page=2", 200}, {"/t/nosuchtag", 404},
+		{"/static/style.css", 200}, {"/static/thumb/0001.jpg", 200}, {"/static/medium/0002.jpg", 200},
+		{"/healthz", 200},
+	}
+}
+
+func userName(i int) string { return fmt.Sprintf("user%06d", i) }
+
+type client struct {
+	base string
+	http *http.Client
+}
+
+func newClient(base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{base: base, http: &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (c *client) get(path string) (int, string, error) {
+	resp, err := c.http.Get(c.base + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func (c *client) login(name string) error {
+	resp, err := c.http.PostForm(c.base+"/login", url.Values{"name": {name}, "password": {"pw-" + name}})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		return fmt.Errorf("login as %s: status %d", name, resp.StatusCode)
+	}
+	return nil
+}
+
+// verifyStage checks a running stage before it is measured. A stage that
+// serves a wrong or stale page is refused: its numbers would be about
+// another site.
+func verifyStage(ctx context.Context, o Options, st Stage, urls []string, ds Dataset) error {
+	if st.ID == "0" {
+		c := newClient("")
+		_, static, err1 := c.get(urls[0])
+		_, dynamic, err2 := c.get(urls[1])
+		code, _, err3 := c.get(urls[2])
+		if err := firstErr(err1, err2, err3); err != nil {
+			return err
+		}
+		if static != dynamic || len(static) < 1000 {
+			return fmt.Errorf("the static (%d bytes) and dynamic (%d bytes) baseline pages differ", len(static), len(dynamic))
+		}
+		if code != 200 {
+			return fmt.Errorf("the query baseline answered %d", code)
+		}
+		return nil
+	}
+	var ref *served
+	if st.ID != "2" {
+		var err error
+		if ref, err = startServe(ctx, o, []string{"2"}, referenceLog(o)); err != nil {
+			return fmt.Errorf("start the reference stage 2: %w", err)
+		}
+		defer ref.stop()
+	}
+	stage := newClient(urls[0])
+	var reference *client
+	if ref != nil {
+		reference = newClient(ref.urls[0])
+	}
+	pages := verificationPages(ds)
+	// Cached stages serve a page twice: once rendered, then from the cache.
+	times := 1
+	if strings.HasPrefix(st.ID, "4") {
+		times = 2
+	}
+	check := func(who string) error {
+		for _, p := range pages {
+			var want string
+			if reference != nil {
+				code, body, err := reference.get(p.path)
+				if err != nil {
+					return err
+				}
+				if code != p.status {
+					return fmt.Errorf("the reference answered %s %s with %d, want %d", who, p.path, code, p.status)
+				}
+				want = body
+			}
+			for i := 0; i < times; i++ {
+				code, body, err := stage.get(p.path)
+				if err != nil {
+					return err
+				}
+				if code != p.status {
+					return fmt.Errorf("%s %s: status %d, want %d", who, p.path, code, p.status)
+				}
+				if reference != nil && body != want {
+					return fmt.Errorf("%s %s: the page differs from stage 2's (%d bytes, stage 2 %d bytes): stale or wrong", who, p.path, len(body), len(want))
+				}
+			}
+		}
+		return nil
+	}
+	if err := check("anonymous"); err != nil {
+		return err
+	}
+	for _, c := range []*client{stage, reference} {
+		if c != nil {
+			if err := c.login(userName(1)); err != nil {
+				return err
+			}
+		}
+	}
+	return check("logged in")
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// referenceLog is where the reference stage's output goes.
+func referenceLog(o Options) string { return filepath.Join(o.State, "reference.log") }

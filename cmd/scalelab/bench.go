@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scalelab/scalelab/bench"
+	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/data"
+)
+
+type benchOptions struct {
+	Users       int
+	Seed        uint64
+	Connections int
+	Rate        float64
+	Duration    time.Duration
+	Warmup      time.Duration
+	Repeat      int
+	Tools       []string
+	NoIndex     bool
+	NoVerify    bool
+	Out         string
+}
+
+func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
+	f := cmd.Flags()
+	f.IntVar(&o.Users, "users", data.DefaultUsers, "dataset size in users (the database is seeded again if it holds another)")
+	f.Uint64Var(&o.Seed, "seed", 1, "dataset and workload seed")
+	f.IntVarP(&o.Connections, "connections", "c", 32, "closed loop: concurrent connections")
+	f.Float64Var(&o.Rate, "rate", 0, "open loop: requests per second on a fixed schedule (instead of --connections)")
+	f.DurationVarP(&o.Duration, "duration", "d", 10*time.Second, "length of each measurement")
+	f.DurationVar(&o.Warmup, "warmup", 2*time.Second, "warm-up before measuring (not recorded)")
+	f.IntVar(&o.Repeat, "repeat", repeat, "measurements per stage: the median is reported, the spread recorded")
+	f.StringSliceVar(&o.Tools, "tool", nil, "also load the front page with ab and/or wrk (ab,wrk), parsed into the same record")
+	f.BoolVar(&o.NoVerify, "no-verify", false, "measure without checking the stage's pages against stage 2 first")
+	f.StringVar(&o.Out, "out", "results", "folder under which the run's folder <UTC time>-<host> is made")
+}
+
+func (o *benchOptions) validate() error {
+	switch {
+	case o.Users < 1 || o.Users > data.MaxUsers:
+		return usagef("--users must be between 1 and %d, got %d", data.MaxUsers, o.Users)
+	case o.Connections < 1 && o.Rate == 0:
+		return usagef("--connections must be 1 or more, got %d", o.Connections)
+	case o.Rate < 0:
+		return usagef("--rate must be positive, got %g", o.Rate)
+	case o.Duration <= 0:
+		return usagef("--duration must be positive, got %s", o.Duration)
+	case o.Warmup < 0:
+		return usagef("--warmup must not be negative, got %s", o.Warmup)
+	case o.Repeat < 1:
+		return usagef("--repeat must be 1 or more, got %d", o.Repeat)
+	}
+	for _, t := range o.Tools {
+		if t != "ab" && t != "wrk" {
+			return usagef("--tool takes ab or wrk, got %q", t)
+		}
+	}
+	if o.Rate > 0 {
+		o.Connections = 0
+	}
+	return nil
+}
+
+func newBenchCmd(g *globalOptions) *cobra.Command {
+	o := &benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench STAGE",
+		Short: "Measure one stage: start it, verify its pages, load it, record",
+		Long: `Start the stage's processes (and the services it needs), check that it
+serves the same pages as stage 2 (anonymous and logged in), prime and warm it
+up, measure it with the photo-site workload, write the run's record under
+--out, and stop everything, also on failure and Ctrl-C.
+
+STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
+--no-index runs it without the secondary indexes (restored afterwards).`,
+		Example: `  scalelab bench 2
+  scalelab bench cached --connections 64 --duration 20s --repeat 3
+  scalelab bench 4 --no-index --tool ab,wrk`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("bench takes one stage: 0-4 or baseline, cgi, appserver, balanced, cached")
+			}
+			if _, ok := driver.FindStage(args[0]); !ok {
+				return usagef("unknown stage %q: use 0-4 or baseline, cgi, appserver, balanced, cached", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			st, _ := driver.FindStage(args[0])
+			if o.NoIndex {
+				if st.ID != "4" {
+					st.ID += "-noindex"
+					st.Name += ", no index"
+					st.TalkRPS = 0
+					st.Serve = append(st.Serve, "--no-index")
+				} else {
+					st, _ = driver.FindStage("4-noindex")
+				}
+			}
+			return runDriver(cmd.Context(), g, o, []driver.Stage{st}, cmd.OutOrStdout())
+		},
+	}
+	addBenchFlags(cmd, o, 1)
+	cmd.Flags().BoolVar(&o.NoIndex, "no-index", false, "run the stage without the secondary indexes")
+	return cmd
+}
+
+func newLabCmd(g *globalOptions) *cobra.Command {
+	o := &benchOptions{}
+	var quick bool
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "The whole talk: every stage measured the same way, into one run folder",
+		Long: `Run the talk on this machine: stage 0's baselines, stages 1-4 and stage 4
+without its index, each started, verified, loaded the same way and stopped,
+into one run folder with run.json, summary.csv and bench.txt (for benchstat).
+It prints a table as it goes: req/s, the speed-up over stage 1 beside the
+talk's, p99 and errors.
+
+--quick uses 2,000 users and 3-second measurements for a first look in about a
+minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
+		Example: `  scalelab lab --quick
+  scalelab lab
+  scalelab lab --tool ab,wrk --out /tmp/runs`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if quick {
+				if !cmd.Flags().Changed("users") {
+					o.Users = 2000
+				}
+				if !cmd.Flags().Changed("duration") {
+					o.Duration = 3 * time.Second
+				}
+				if !cmd.Flags().Changed("warmup") {
+					o.Warmup = time.Second
+				}
+				if !cmd.Flags().Changed("repeat") {
+					o.Repeat = 1
+				}
+			}
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return runDriver(cmd.Context(), g, o, driver.Stages, cmd.OutOrStdout())
+		},
+	}
+	addBenchFlags(cmd, o, 3)
+	cmd.Flags().BoolVar(&quick, "quick", false, "a small dataset and short runs: a first look in about a minute")
+	return cmd
+}
+
+// runDriver brings the lab up with the right dataset, measures the stages
+// and stops every service it started.
+func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []driver.Stage, out io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the scalelab binary: %w", err)
+	}
+	lab := newLab(g)
+	svc, started, err := lab.Up(ctx)
+	if err != nil {
+		return err
+	}
+	defer lab.Stop(started)
+	ds, dbVersion, err := ensureBenchDataset(ctx, g, svc.DatabaseURL, o, out)
+	if err != nil {
+		return err
+	}
+	dopts := driver.Options{
+		Exe: exe, State: g.State, Lab: lab, Users: ds.Users, Seed: ds.Seed,
+		Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup, Repeat: o.Repeat,
+		Tools: o.Tools, Results: o.Out, Stdout: out, SkipVerify: o.NoVerify,
+	}
+	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
+	if dir != "" {
+		fmt.Fprintf(out, "records: %s/run.json, summary.csv, bench.txt\n", dir)
+	}
+	if errors.Is(err, bench.ErrUsage) {
+		return &usageError{err}
+	}
+	return err
+}
+
+// ensureBenchDataset seeds the database when it does not hold the
+// dataset asked for, and returns what the workload needs.
+func ensureBenchDataset(ctx context.Context, g *globalOptions, url string, o *benchOptions, out io.Writer) (driver.Dataset, string, error) {
+	pool, err := openPool(ctx, url)
+	if err != nil {
+		return driver.Dataset{}, "", err
+	}
+	defer pool.Close()
+	var version string
+	if err := pool.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
+		return driver.Dataset{}, "", fmt.Errorf("read the PostgreSQL version: %w", err)
+	}
+	meta, err := data.CheckLoaded(ctx, pool)
+	if err != nil && !errors.Is(err, data.ErrIncomplete) {
+		return driver.Dataset{}, "", err
+	}
+	if err != nil || meta.Users != o.Users || meta.Seed != o.Seed || !meta.Indexed {
+		fmt.Fprintf(out, "seeding %d users (seed %d) for this run\n", o.Users, o.Seed)
+		rep, err := data.Load(ctx, pool, data.LoadOptions{Dataset: data.Dataset{Seed: o.Seed, Users: o.Users}})
+		if err != nil {
+			return driver.Dataset{}, "", fmt.Errorf("seed: %w", err)
+		}
+		printLoadReport(out, rep, &seedOptions{Users: o.Users, Seed: o.Seed})
+		meta.Users, meta.Seed, meta.Counts = o.Users, o.Seed, rep.Counts
+	}
+	if err := data.EnsurePool(g.State + "/images"); err != nil {
+		return driver.Dataset{}, "", err
+	}
+	return driver.Dataset{Users: meta.Users, Photos: meta.Counts.Photos, Seed: meta.Seed}, "PostgreSQL " + strings.TrimSpace(version), nil
+}
