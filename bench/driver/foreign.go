@@ -84,8 +84,8 @@ func ParseWrk(out string) (Result, error) {
 			}
 		case len(f) >= 2 && f[0] == "Latency" && len(f) >= 5:
 			r.MaxMs = wrkDuration(f[3])
-		case strings.HasPrefix(sc.Text(), "  Non-2xx or 3xx responses:") && len(f) == 4:
-			r.Errors += int64(parseFloat(f[3]))
+		case strings.HasPrefix(sc.Text(), "  Non-2xx or 3xx responses:") && len(f) == 5:
+			r.Errors += int64(parseFloat(f[4]))
 		case strings.HasPrefix(strings.TrimSpace(sc.Text()), "Socket errors:"):
 			// "Socket errors: connect 0, read 0, write 0, timeout 0"
 			for i := 2; i+1 < len(f); i += 2 {

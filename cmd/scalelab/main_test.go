@@ -8,13 +8,16 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/scalelab/scalelab/bench/driver"
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
@@ -307,5 +310,75 @@ func TestServeBadUsage(t *testing.T) {
 		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and one line", args, r.code, r.stderr)
 		}
+	}
+}
+
+// The whole talk, quickly, against the real services: every stage has a
+// record with requests, no errors, and a passed verification.
+func TestLabQuick(t *testing.T) {
+	dir, out := stateDir(t), t.TempDir()
+	r := run(t, nil, "lab", "--quick", "--users", "300", "--duration", "1s", "--warmup", "0s", "--state", dir, "--out", out)
+	needServices(t, r)
+	if r.code != 0 {
+		t.Fatalf("lab --quick: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("want one run folder, found %v", runs)
+	}
+	rec, err := driver.ReadRun(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0/static", "0/dynamic", "0/query", "1/", "2/", "3/", "4/", "4-noindex/"}
+	var got []string
+	for _, x := range rec.Results {
+		got = append(got, x.Stage+"/"+x.Page)
+		if x.Requests == 0 || x.Errors != 0 || x.Verification != "passed" || x.RPS <= 0 || len(x.Records) == 0 {
+			t.Errorf("stage %s %s: requests %d, errors %d, rps %.0f, verification %q", x.Stage, x.Page, x.Requests, x.Errors, x.RPS, x.Verification)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("stages measured %v, want %v", got, want)
+	}
+	if !rec.Complete || rec.Machine.Cores == 0 || rec.Settings.Users != 300 {
+		t.Errorf("record: complete %v, machine %+v, settings %+v", rec.Complete, rec.Machine, rec.Settings)
+	}
+	for _, f := range []string{"summary.csv", "bench.txt"} {
+		if st, err := os.Stat(filepath.Join(filepath.Dir(runs[0]), f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	waitNoProcesses(t, dir)
+}
+
+// A stage that serves a stale page (a cached page nobody invalidated) is
+// refused, not measured.
+func TestBenchRefusesAStalePage(t *testing.T) {
+	dir, out := stateDir(t), t.TempDir()
+	r := run(t, nil, "seed", "--users", "300", "--state", dir)
+	needServices(t, r)
+	if r.code != 0 {
+		t.Fatalf("seed: %+v", r)
+	}
+	svc, err := (&infra.Lab{State: dir}).Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := memcache.New(svc.MemcachedServers)
+	if err := mc.Set(&memcache.Item{Key: "page:/p/1", Value: []byte("<!DOCTYPE html><p>an old page</p>")}); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, nil, "bench", "4", "--users", "300", "--duration", "1s", "--warmup", "0s", "--state", dir, "--out", out)
+	if r.code != 1 || !strings.Contains(r.stderr, "verification failed") || !strings.Contains(r.stderr, "/p/1") {
+		t.Fatalf("bench of a stage with a stale page: exit %d, stderr %q", r.code, r.stderr)
+	}
+	runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("run folders: %v", runs)
+	}
+	rec, err := driver.ReadRun(runs[0])
+	if err != nil || len(rec.Results) != 1 || rec.Results[0].Requests != 0 || rec.Complete {
+		t.Errorf("record of the refused stage: %+v, %v", rec, err)
 	}
 }

@@ -1,0 +1,109 @@
+package driver
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseWrk(t *testing.T) {
+	for _, tc := range []struct {
+		file           string
+		rps            float64
+		requests       int64
+		errors         int64
+		p50, p99, maxv float64
+	}{
+		// Numbers as printed in the saved outputs of real runs.
+		{"wrk-static.txt", 0, 0, 0, 0, 0, 0},
+		{"wrk-404.txt", 121241.97, 254576, 254576, 0.109, 0.225, 2.14},
+	} {
+		b, err := os.ReadFile(filepath.Join("testdata", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ParseWrk(string(b))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if r.RPS <= 0 || r.Requests <= 0 || r.P50Ms <= 0 || r.P99Ms < r.P50Ms || r.MaxMs < r.P99Ms || r.DurationS <= 0 {
+			t.Errorf("%s: implausible %+v", tc.file, r)
+		}
+		if tc.rps != 0 && (r.RPS != tc.rps || r.Requests != tc.requests || r.Errors != tc.errors || !near(r.P50Ms, tc.p50) || !near(r.P99Ms, tc.p99) || !near(r.MaxMs, tc.maxv)) {
+			t.Errorf("%s: got rps %v requests %d errors %d p50 %v p99 %v max %v", tc.file, r.RPS, r.Requests, r.Errors, r.P50Ms, r.P99Ms, r.MaxMs)
+		}
+	}
+	if _, err := ParseWrk("unable to connect to 127.0.0.1:1 Connection refused"); err == nil {
+		t.Error("ParseWrk accepted an output without a result")
+	}
+}
+
+func TestParseAB(t *testing.T) {
+	b, err := os.ReadFile("testdata/ab-404.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseAB(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RPS != 100216.55 || r.Requests != 200434 || r.Errors != 200434 || r.MaxMs != 8 || r.P99Ms != 1 {
+		t.Errorf("ab-404.txt: %+v", r)
+	}
+	b, _ = os.ReadFile("testdata/ab-static.txt")
+	if r, err := ParseAB(string(b)); err != nil || r.RPS != 82126.47 || r.Errors != 0 || r.Requests != 164254 {
+		t.Errorf("ab-static.txt: %+v %v", r, err)
+	}
+	if _, err := ParseAB("ab: invalid URL"); err == nil {
+		t.Error("ParseAB accepted an output without a result")
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+func TestRunRecordRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	run := &Run{Version: RecordVersion, Started: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), Complete: true,
+		Machine: Machine{Hostname: "h", Cores: 2}, Settings: Settings{Stages: []string{"1", "2"}, Users: 10, DurationS: 1},
+		Results: []Result{
+			{Stage: "1", Name: "CGI", Tool: "scalelab load", RPS: 100, RPSRuns: []float64{90, 100, 110}, DurationS: 1, TalkRPS: 23, Verification: "passed"},
+			{Stage: "2", Name: "app server", Tool: "scalelab load", RPS: 1000, RPSRuns: []float64{1000}, DurationS: 1, TalkRPS: 139, Verification: "passed"},
+		}}
+	if err := run.write(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRun(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Results) != 2 || got.Results[1].RPS != 1000 || !got.Started.Equal(run.Started) || got.Stage1RPS("scalelab load") != 100 {
+		t.Errorf("round trip: %+v", got)
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, "summary.csv"))
+	if !strings.Contains(string(csv), "2,app server,,scalelab load,0,0,1,0,0,1000,0,0,0,0,0,0,0,0,10,139,6.04,passed") {
+		t.Errorf("summary.csv:\n%s", csv)
+	}
+	bench, _ := os.ReadFile(filepath.Join(dir, "bench.txt"))
+	if n := strings.Count(string(bench), "\nBenchmarkStage"); n != 4 {
+		t.Errorf("bench.txt has %d benchmark lines, want 4 (one per repeat):\n%s", n, bench)
+	}
+	// A record of another version is refused, not misread.
+	run.Version = RecordVersion + 1
+	run.write(dir)
+	if _, err := ReadRun(filepath.Join(dir, "run.json")); err == nil || !strings.Contains(err.Error(), "version") {
+		t.Errorf("newer record: %v", err)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
