@@ -181,6 +181,51 @@ func pace(ctx context.Context, run *runState, dues chan<- time.Time) {
 	}
 }
 
+// visitor walks a workload's visits for one connection, one request at a
+// time, starting the run's next visit when one ends. Both engines use it.
+type visitor struct {
+	run   *runState
+	visit Visit
+	prev  *Response // the answer to the previous request, for Visit.Next
+	resp  Response  // storage for prev
+	buf   []byte    // storage for the request
+}
+
+// next returns the wire form of the next request and its kind.
+func (v *visitor) next(t *target) ([]byte, Kind) {
+	opts := v.run.opts
+	for {
+		if v.visit == nil {
+			v.visit = opts.Workload.Visit(v.run.visits.Add(1) - 1)
+			v.prev = nil
+		}
+		req, ok := v.visit.Next(v.prev)
+		if !ok {
+			v.visit = nil
+			continue
+		}
+		method := req.Method
+		if method == "" {
+			method = "GET"
+		}
+		r := wireRequest{
+			method: method, path: req.Path, host: t.url.Host, cookie: req.Cookie,
+			form: req.Form, close: opts.NoKeepAlive, headers: opts.Headers,
+		}
+		v.buf = r.appendTo(v.buf[:0])
+		return v.buf, req.Kind
+	}
+}
+
+// answered passes a complete response on to the visit.
+func (v *visitor) answered(p *parser) {
+	v.resp = Response{Status: p.status, Body: p.Body, Cookies: p.Cookies}
+	v.prev = &v.resp
+}
+
+// failed tells the visit its last request got no answer.
+func (v *visitor) failed() { v.prev = nil }
+
 // connWorker is one connection's goroutine.
 type connWorker struct {
 	run   *runState
@@ -202,9 +247,7 @@ func (w *connWorker) loop() {
 	}()
 	var p parser
 	var wire []byte
-	var visit Visit
-	var prev *Response
-	var resp Response
+	vis := &visitor{run: run}
 	if opts.Workload != nil {
 		p.Capture, p.MaxBody = true, 1<<20
 	}
@@ -219,25 +262,9 @@ func (w *connWorker) loop() {
 			wire = t.wire
 		} else {
 			t = w.group[0]
-			if visit == nil {
-				visit = opts.Workload.Visit(run.visits.Add(1) - 1)
-				prev = nil
-			}
-			req, ok := visit.Next(prev)
-			if !ok {
-				visit = nil
-				continue
-			}
-			method := req.Method
-			if method == "" {
-				method = "GET"
-			}
-			r := wireRequest{
-				method: method, path: req.Path, host: t.url.Host, cookie: req.Cookie,
-				form: req.Form, close: opts.NoKeepAlive, headers: opts.Headers,
-			}
-			wire = r.appendTo(wire[:0])
-			page, paced = req.Kind == Page, req.Kind != Asset
+			var kind Kind
+			wire, kind = vis.next(t)
+			page, paced = kind == Page, kind != Asset
 		}
 		if !run.take() {
 			return
@@ -283,7 +310,7 @@ func (w *connWorker) loop() {
 					return
 				}
 				rec.fail(now.Sub(run.start), errConnect)
-				prev = nil
+				vis.failed()
 				// Do not spin on a server that refuses connections.
 				select {
 				case <-time.After(10 * time.Millisecond):
@@ -307,7 +334,7 @@ func (w *connWorker) loop() {
 				return // cancelled or over: not the server's fault
 			}
 			rec.fail(now.Sub(run.start), classify(err))
-			prev = nil
+			vis.failed()
 			continue
 		}
 		rec.ok(now.Sub(run.start), now.Sub(due), p.status, page)
@@ -316,8 +343,7 @@ func (w *connWorker) loop() {
 			w.slot.set(nil)
 		}
 		if opts.Workload != nil {
-			resp = Response{Status: p.status, Body: p.Body, Cookies: p.Cookies}
-			prev = &resp
+			vis.answered(&p)
 		}
 		if w.dues == nil && !run.end.IsZero() && !now.Before(run.end) {
 			return

@@ -14,14 +14,16 @@ import (
 const epollAvailable = true
 
 // The epoll engine: one goroutine, one epoll instance, Connections
-// non-blocking sockets. This is wrk's design, kept for the same reasons:
+// non-blocking sockets, for the closed loop with keep-alive. This is wrk's
+// design, kept for the same reasons:
 //   - each socket is registered once, for readable; only ready sockets are
 //     read, so no read returns nothing;
 //   - the next request is written as soon as a response completes, from a
 //     request built before the run;
 //   - each connection has a fixed buffer, only the status line and the
 //     framing headers are parsed, and nothing is allocated per request, so
-//     the garbage collector never runs during a run;
+//     the garbage collector never runs during a run (a workload allocates
+//     what its visits need, and keeps the bodies of pages);
 //   - read, write and a polling epoll_wait are raw system calls, which skip
 //     the scheduler's bookkeeping; only an epoll_wait that may block goes
 //     through syscall.Syscall6, so the goroutines of the progress line and
@@ -47,6 +49,9 @@ type econn struct {
 	group []*target
 	next  int
 	t     *target // target of the request in flight
+	wire  []byte  // the request in flight
+	page  bool    // it is a workload's page view
+	vis   *visitor
 
 	p    parser
 	buf  []byte
@@ -88,6 +93,10 @@ func runEpoll(run *runState, targets []*target) error {
 	gs := groups(targets)
 	for i := 0; i < run.opts.Connections; i++ {
 		c := &econn{id: i, fd: -1, group: gs[i%len(gs)], next: i / len(gs), buf: make([]byte, 64<<10)}
+		if run.opts.Workload != nil {
+			c.vis = &visitor{run: run}
+			c.p.Capture, c.p.MaxBody = true, 1<<20
+		}
 		e.conns = append(e.conns, c)
 	}
 	for _, c := range e.conns {
@@ -234,6 +243,9 @@ func (e *epollEngine) register(c *econn, events uint32, op int) bool {
 func (e *epollEngine) connectFailed(c *econn, now time.Duration) {
 	e.closeConn(c)
 	e.rec.fail(now, errConnect)
+	if c.vis != nil {
+		c.vis.failed()
+	}
 	c.downUntil = now + 10*time.Millisecond
 }
 
@@ -252,6 +264,9 @@ func (e *epollEngine) closeConn(c *econn) {
 func (e *epollEngine) fail(c *econn, now time.Duration, kind errKind) {
 	e.closeConn(c)
 	e.rec.fail(now, kind)
+	if c.vis != nil {
+		c.vis.failed()
+	}
 	if !e.spent {
 		e.connect(c, now)
 	}
@@ -259,24 +274,34 @@ func (e *epollEngine) fail(c *econn, now time.Duration, kind errKind) {
 
 // send writes c's next request, or leaves c idle when the budget is spent.
 func (e *epollEngine) send(c *econn, now time.Duration) {
+	if !e.spent {
+		if c.vis == nil {
+			c.t = c.group[c.next%len(c.group)]
+			c.next++
+			c.wire, c.page = c.t.wire, false
+		} else {
+			var kind Kind
+			c.t = c.group[0]
+			c.wire, kind = c.vis.next(c.t)
+			c.page = kind == Page
+		}
+	}
 	if e.spent || !e.run.take() {
 		e.spent = true
 		c.state = ecIdle
 		return
 	}
-	c.t = c.group[c.next%len(c.group)]
-	c.next++
 	c.p.reset()
 	c.state, c.start, c.read, c.woff = ecBusy, now, 0, 0
 	e.inflight++
-	e.rec.bytesOut += int64(len(c.t.wire))
+	e.rec.bytesOut += int64(len(c.wire))
 	e.write(c, now)
 }
 
 // write writes what is left of the request; a socket buffer that is full
 // (rare: requests are small) makes it wait for writable.
 func (e *epollEngine) write(c *econn, now time.Duration) {
-	wire := c.t.wire
+	wire := c.wire
 	n, errno := rawWrite(c.fd, wire[c.woff:])
 	if errno != 0 {
 		if errno == syscall.EAGAIN {
@@ -308,7 +333,7 @@ func (e *epollEngine) handle(c *econn, events uint32) {
 			e.send(c, now)
 		}
 	case ecBusy:
-		if events&syscall.EPOLLOUT != 0 && c.woff < len(c.t.wire) {
+		if events&syscall.EPOLLOUT != 0 && c.woff < len(c.wire) {
 			e.write(c, e.now())
 			if c.state != ecBusy {
 				return
@@ -366,8 +391,11 @@ func (e *epollEngine) readResponse(c *econn) {
 // complete records a whole response and sends the next request.
 func (e *epollEngine) complete(c *econn) {
 	now := e.now() // the one clock read per response: this one's end, the next one's start
-	e.rec.ok(now, now-c.start, c.p.status, false)
+	e.rec.ok(now, now-c.start, c.p.status, c.page)
 	e.rec.bytesIn += int64(c.read)
+	if c.vis != nil {
+		c.vis.answered(&c.p)
+	}
 	e.inflight--
 	c.state = ecIdle
 	if c.p.close {

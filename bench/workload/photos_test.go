@@ -226,14 +226,14 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // runSite loads a fake site with the workload and returns its log.
-func runSite(t *testing.T, seed uint64) []string {
+func runSite(t *testing.T, seed uint64, portable bool) []string {
 	s := &site{}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL)
 	w := mustPhotos(t, workload.Photos{Seed: seed, Users: 500, LoginShare: 0.3, CommentShare: 0.2})
 	rec, err := loadgen.Run(context.Background(), loadgen.Options{
-		Targets: []*url.URL{u}, Connections: 1, Requests: 300, Workload: w,
+		Targets: []*url.URL{u}, Connections: 1, Requests: 300, Workload: w, Portable: portable,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -244,15 +244,18 @@ func runSite(t *testing.T, seed uint64) []string {
 	if pv := rec.Results.PageViews; pv == 0 || pv >= 300 {
 		t.Errorf("%d page views of 300 requests, want some but not all", pv)
 	}
+	srv.Close() // every handler has returned
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.log
 }
 
 // TestPhotosOverHTTP runs the workload against a fake site: the same seed
-// sends the same requests, logins keep their cookie, comments carry the
-// origin and the session.
+// sends the same requests, whichever engine sends them; logins keep their
+// cookie, comments carry the origin and the session.
 func TestPhotosOverHTTP(t *testing.T) {
-	a := runSite(t, 3)
-	b := runSite(t, 3)
+	a := runSite(t, 3, false)
+	b := runSite(t, 3, true)
 	if strings.Join(a, "\n") != strings.Join(b, "\n") {
 		for i := range min(len(a), len(b)) {
 			if a[i] != b[i] {
@@ -280,6 +283,9 @@ func TestPhotosOverHTTP(t *testing.T) {
 	}
 	if !sawLogin || !sawComment || !sawImage {
 		t.Errorf("login %v, comment %v, image %v: want all", sawLogin, sawComment, sawImage)
+	}
+	if c := runSite(t, 4, false); strings.Join(a, "\n") == strings.Join(c, "\n") {
+		t.Error("different seeds sent the same requests")
 	}
 }
 
