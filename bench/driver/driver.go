@@ -178,7 +178,7 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	var results []Result
 	if st.ID == "0" {
 		for i, page := range []string{"static", "dynamic", "query"} {
-			r, err := measure(ctx, o, st, run, []string{run.urls[i]}, "", ds, dir, st.ID+"-"+page)
+			r, err := measure(ctx, o, st, run, []string{run.urls[i]}, "", ds)
 			if err != nil {
 				return results, err
 			}
@@ -187,7 +187,7 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 		}
 		return results, nil
 	}
-	r, err := measure(ctx, o, st, run, []string{run.urls[0]}, "photos", ds, dir, st.ID)
+	r, err := measure(ctx, o, st, run, []string{run.urls[0]}, "photos", ds)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +212,7 @@ type Dataset struct {
 	Seed   uint64
 }
 
-func measure(ctx context.Context, o Options, st Stage, run *served, targets []string, wl string, ds Dataset, dir, label string) (Result, error) {
+func measure(ctx context.Context, o Options, st Stage, run *served, targets []string, wl string, ds Dataset) (Result, error) {
 	load := func(d time.Duration, conns int, rate float64, out string, watch bool) (*record.Record, error) {
 		lo := bench.LoadOptions{
 			Targets:     targets,
@@ -242,7 +242,8 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 	res := Result{Stage: st.ID, Name: st.Name, Tool: "scalelab load", Connections: o.Connections, Rate: o.Rate,
 		DurationS: o.Duration.Seconds(), TalkRPS: st.TalkRPS}
 	for k := 1; k <= o.Repeat; k++ {
-		rec, err := load(o.Duration, o.Connections, o.Rate, filepath.Join(dir, fmt.Sprintf("load-%s-%d.json", label, k)), true)
+		// The records (with their histograms) are kept in run.json.
+		rec, err := load(o.Duration, o.Connections, o.Rate, "", true)
 		if err != nil {
 			return res, fmt.Errorf("load stage %s: %w", st.ID, err)
 		}
@@ -327,6 +328,7 @@ func startServe(ctx context.Context, o Options, args []string, logPath string) (
 				URLs []string `json:"urls"`
 			}
 			if err := json.Unmarshal(b, &r); err == nil && len(r.URLs) > 0 {
+				os.Remove(ready)
 				s.urls = r.URLs
 				return s, nil
 			}
