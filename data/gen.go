@@ -31,7 +31,21 @@ func Password(name string) string { return "pw-" + name }
 func UserName(id int64) string { return fmt.Sprintf("user%06d", id) }
 
 // ImageName is the pool file of pool index i.
-func ImageName(i int) string { return fmt.Sprintf("%04d.jpg", i) }
+func ImageName(i int) string {
+	if i >= 0 && i < PoolSize {
+		return imageNames[i]
+	}
+	return fmt.Sprintf("%04d.jpg", i)
+}
+
+// imageNames are made once: 1.5 million photos name one of them each.
+var imageNames = func() []string {
+	names := make([]string, PoolSize)
+	for i := range names {
+		names[i] = fmt.Sprintf("%04d.jpg", i)
+	}
+	return names
+}()
 
 // Streams separate the random draws of each kind of row, so the tags of a
 // photo do not depend on how many draws its title took.
