@@ -9,7 +9,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -97,7 +96,8 @@ func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
 		return rec, fmt.Errorf("bench: summary: %w", err)
 	}
 	if rec.Results.Requests == 0 {
-		return rec, errors.New("bench: no request got a response")
+		return rec, fmt.Errorf("bench: no request got a response (%d errors): is the server at %s up?",
+			rec.Results.ErrorsTotal, strings.Join(opts.Targets, " "))
 	}
 	return rec, nil
 }
@@ -116,7 +116,7 @@ func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
 		Portable:    opts.Portable,
 	}
 	if len(opts.Targets) == 0 {
-		return lo, fmt.Errorf("%w: no target URL given", ErrUsage)
+		return lo, loadgen.Usagef("no target URL given")
 	}
 	for _, s := range opts.Targets {
 		u, err := loadgen.ParseTarget(s)
@@ -124,28 +124,28 @@ func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
 			return lo, err
 		}
 		if !opts.AllowRemote && !loadgen.IsLoopback(u) {
-			return lo, fmt.Errorf("%w: %s is not on the loopback (127.0.0.0/8, ::1, localhost); pass --allow-remote to load another host", ErrUsage, u.Host)
+			return lo, loadgen.Usagef("%s is not on the loopback (127.0.0.0/8, ::1, localhost); pass --allow-remote to load another host", u.Host)
 		}
 		lo.Targets = append(lo.Targets, u)
 	}
 	switch {
 	case opts.Connections < 0:
-		return lo, fmt.Errorf("%w: --connections must be at least 1", ErrUsage)
+		return lo, loadgen.Usagef("--connections must be at least 1")
 	case opts.Rate < 0:
-		return lo, fmt.Errorf("%w: --rate must not be negative", ErrUsage)
+		return lo, loadgen.Usagef("--rate must not be negative")
 	case opts.Duration < 0:
-		return lo, fmt.Errorf("%w: --duration must not be negative", ErrUsage)
+		return lo, loadgen.Usagef("--duration must not be negative")
 	case opts.Requests < 0:
-		return lo, fmt.Errorf("%w: --requests must not be negative", ErrUsage)
+		return lo, loadgen.Usagef("--requests must not be negative")
 	case opts.Timeout < 0:
-		return lo, fmt.Errorf("%w: --timeout must not be negative", ErrUsage)
+		return lo, loadgen.Usagef("--timeout must not be negative")
 	}
 	switch opts.Workload {
 	case "":
 	case "photos":
 		w := opts.Photos
 		if err := w.Check(); err != nil {
-			return lo, fmt.Errorf("%w: %v", ErrUsage, err)
+			return lo, loadgen.Usagef("%v", err)
 		}
 		lo.Workload, lo.WorkloadName = &w, "photos"
 		lo.Params = map[string]string{
@@ -160,7 +160,7 @@ func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
 			"mix":             fmt.Sprintf("front=%g,user=%g,photo=%g,tag=%g", w.Mix.Front, w.Mix.User, w.Mix.Photo, w.Mix.Tag),
 		}
 	default:
-		return lo, fmt.Errorf("%w: unknown workload %q (known: photos)", ErrUsage, opts.Workload)
+		return lo, loadgen.Usagef("unknown workload %q (known: photos)", opts.Workload)
 	}
 	return lo, nil
 }

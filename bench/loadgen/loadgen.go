@@ -143,8 +143,21 @@ type Response struct {
 	Cookies []string
 }
 
-// ErrUsage marks errors in Options: the caller's mistake, not the run's.
+// ErrUsage marks errors in Options, the caller's mistake rather than the
+// run's: errors.Is(err, ErrUsage) holds for them.
 var ErrUsage = errors.New("bad load options")
+
+// usageError is an error in Options. Its text is the message alone, so
+// that the CLI can print it as it is; it matches ErrUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+// Usagef returns an error in the options, matching ErrUsage.
+func Usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
 
 // Defaults.
 const (
@@ -162,17 +175,17 @@ func ParseTarget(s string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: target %q: %v", ErrUsage, s, err)
+		return nil, Usagef("target %q: %v", s, err)
 	}
 	if u.Scheme != "http" {
-		return nil, fmt.Errorf("%w: target %q: only http:// is supported", ErrUsage, s)
+		return nil, Usagef("target %q: only http:// is supported", s)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("%w: target %q has no host", ErrUsage, s)
+		return nil, Usagef("target %q has no host", s)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
-			return nil, fmt.Errorf("%w: target %q: bad port %q", ErrUsage, s, p)
+			return nil, Usagef("target %q: bad port %q", s, p)
 		}
 	}
 	if u.Path == "" {
@@ -197,18 +210,18 @@ func IsLoopback(u *url.URL) bool {
 func (o *Options) check() error {
 	switch {
 	case len(o.Targets) == 0:
-		return fmt.Errorf("%w: no target URL", ErrUsage)
+		return Usagef("no target URL")
 	case o.Connections < 0:
-		return fmt.Errorf("%w: connections must be at least 1", ErrUsage)
+		return Usagef("connections must be at least 1")
 	case o.Rate < 0:
-		return fmt.Errorf("%w: rate must not be negative", ErrUsage)
+		return Usagef("rate must not be negative")
 	case o.Duration < 0 || o.Requests < 0 || o.Timeout < 0:
-		return fmt.Errorf("%w: duration, requests and timeout must not be negative", ErrUsage)
+		return Usagef("duration, requests and timeout must not be negative")
 	}
 	for _, h := range o.Headers {
 		name, _, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(h, "\r\n") || strings.ContainsAny(name, " \t") {
-			return fmt.Errorf("%w: header %q: want \"Name: value\"", ErrUsage, h)
+			return Usagef("header %q: want \"Name: value\"", h)
 		}
 	}
 	if o.Connections == 0 {
@@ -351,7 +364,7 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 
 	watch, err := procstat.Watch(opts.WatchPIDs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: watch: %v", ErrUsage, err)
+		return nil, Usagef("watch: %v", err)
 	}
 	cpu0, err := procstat.Self()
 	if err != nil {
