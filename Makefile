@@ -9,7 +9,7 @@ TESTFLAGS ?=
 # Extra flags for scalelab lab and bench, e.g. LABFLAGS="--tool ab,wrk"
 LABFLAGS ?=
 
-.PHONY: all build deps test vet fuzz lab lab-quick stage-0 stage-1 stage-2 stage-3 stage-4 serve-0 serve-1 serve-2 serve-3 serve-4 up down seed status clean
+.PHONY: all build deps test vet fuzz lab lab-quick stage-0 stage-1 stage-1f stage-2 stage-3 stage-4 serve-0 serve-1 serve-1f serve-2 serve-3 serve-4 up down seed status clean
 
 all: build
 
@@ -43,11 +43,11 @@ lab-quick: deps build
 	$(BIN) lab --quick --state $(STATE) $(LABFLAGS)
 
 # Measure one stage (make stage-4 LABFLAGS="--no-index --tool ab,wrk").
-stage-0 stage-1 stage-2 stage-3 stage-4: deps build
+stage-0 stage-1 stage-1f stage-2 stage-3 stage-4: deps build
 	$(BIN) bench $(subst stage-,,$@) --state $(STATE) $(LABFLAGS)
 
 # Browse one stage in the foreground until Ctrl-C (make serve-4).
-serve-0 serve-1 serve-2 serve-3 serve-4: build
+serve-0 serve-1 serve-1f serve-2 serve-3 serve-4: build
 	$(BIN) serve $(subst serve-,,$@) --state $(STATE)
 
 up: build

@@ -21,6 +21,7 @@ import (
 	"github.com/scalelab/scalelab/stages/balanced"
 	"github.com/scalelab/scalelab/stages/baseline"
 	"github.com/scalelab/scalelab/stages/cached"
+	"github.com/scalelab/scalelab/stages/fastcgi"
 )
 
 // appServerCommand starts an app server the way stages 3 and 4 do, from
@@ -291,5 +292,55 @@ func TestBaselines(t *testing.T) {
 	}
 	if !strings.Contains(query.Body, "<h1>") || query.Body == static.Body {
 		t.Errorf("query page does not carry the user's name: %.200s", query.Body)
+	}
+}
+
+func startFastCGI(t *testing.T) (*fastcgi.Stage, *sitetest.Client) {
+	t.Helper()
+	port, _ := infra.FreePort()
+	dir, err := infratest.StateDir("scalelab-stage1f-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	st := &fastcgi.Stage{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, Images: lab.Images, Command: appServerCommand,
+		Env: []string{"DATABASE_URL=" + lab.Services.DatabaseURL}}
+	if err := st.Start(context.Background()); err != nil {
+		infratest.NeedBinary(t, err)
+	}
+	t.Cleanup(func() { st.Close(context.Background()) })
+	if err := st.Nginx().Test(); err != nil {
+		t.Error(err)
+	}
+	return st, sitetest.NewClient(st.URL())
+}
+
+// Stage 1f serves stage 2's pages byte for byte.
+func TestFastCGIServesTheSamePagesAsStage2(t *testing.T) {
+	_, onef := startFastCGI(t)
+	two := startAppServer(t)
+	compareStages(t, "stage 1f anonymous", two, onef, 1)
+	onef.Login(t, 42)
+	two.Login(t, 42)
+	compareStages(t, "stage 1f logged in", two, onef, 1)
+}
+
+// Killing the FastCGI process while nginx runs gives prompt 502s, not hangs.
+func TestFastCGIKilledGives502(t *testing.T) {
+	st, c := startFastCGI(t)
+	if r := c.Get(t, "/p/2"); r.Status != 200 {
+		t.Fatalf("before the kill: %d", r.Status)
+	}
+	syscall.Kill(st.App().PID, syscall.SIGKILL)
+	for st.App().Alive() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	r := c.Get(t, "/p/2")
+	if r.Status != 502 {
+		t.Errorf("after the kill: %d, want 502", r.Status)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the 502 took %s: nginx waited instead of failing fast", d)
 	}
 }

@@ -41,6 +41,7 @@ type Stage struct {
 var Stages = []Stage{
 	{ID: "0", Name: "baseline", Serve: []string{"0"}},
 	{ID: "1", Name: "CGI", Serve: []string{"1"}, TalkRPS: 23},
+	{ID: "1f", Name: "FastCGI", Serve: []string{"1f"}},
 	{ID: "2", Name: "app server", Serve: []string{"2"}, TalkRPS: 139},
 	{ID: "3", Name: "load-balanced", Serve: []string{"3"}, TalkRPS: 217},
 	{ID: "4", Name: "cached", Serve: []string{"4"}, TalkRPS: 616},
@@ -52,7 +53,7 @@ const TalkAB = 1750
 
 // FindStage looks a stage up by ID or name ("cgi", "cached", …).
 func FindStage(s string) (Stage, bool) {
-	aliases := map[string]string{"baseline": "0", "cgi": "1", "appserver": "2", "balanced": "3", "cached": "4"}
+	aliases := map[string]string{"baseline": "0", "cgi": "1", "fastcgi": "1f", "appserver": "2", "balanced": "3", "cached": "4"}
 	if id, ok := aliases[strings.ToLower(s)]; ok {
 		s = id
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scalelab/scalelab/bench"
 	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/report"
 	"github.com/scalelab/scalelab/data"
 )
 
@@ -87,10 +88,10 @@ STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
   scalelab bench 4 --no-index --tool ab,wrk`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usagef("bench takes one stage: 0-4 or baseline, cgi, appserver, balanced, cached")
+				return usagef("bench takes one stage: 0, 1, 1f, 2, 3, 4 or baseline, cgi, fastcgi, appserver, balanced, cached")
 			}
 			if _, ok := driver.FindStage(args[0]); !ok {
-				return usagef("unknown stage %q: use 0-4 or baseline, cgi, appserver, balanced, cached", args[0])
+				return usagef("unknown stage %q: use 0, 1, 1f, 2, 3, 4 or baseline, cgi, fastcgi, appserver, balanced, cached", args[0])
 			}
 			return nil
 		},
@@ -186,6 +187,12 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
 	if dir != "" {
 		fmt.Fprintf(out, "records: %s/run.json, summary.csv, bench.txt\n", dir)
+		// The measurements are saved: a report that fails is said, not fatal.
+		if files, rerr := report.Write(dir); rerr != nil {
+			fmt.Fprintf(out, "report: %v\n", rerr)
+		} else {
+			printReport(out, files)
+		}
 	}
 	if errors.Is(err, bench.ErrUsage) {
 		return &usageError{err}

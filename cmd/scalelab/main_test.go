@@ -230,6 +230,7 @@ func TestServeStopsEverythingOnCtrlC(t *testing.T) {
 	}{
 		{"baseline", nil},
 		{"cgi", nil},
+		{"fastcgi", nil},
 		{"2", nil},
 		{"balanced", nil},
 		{"4", []string{"--no-index"}},
@@ -238,7 +239,7 @@ func TestServeStopsEverythingOnCtrlC(t *testing.T) {
 		t.Run(stage, func(t *testing.T) {
 			dir := stateDir(t)
 			addr := "127.0.0.1:0"
-			if stage == "baseline" || stage == "balanced" || stage == "4" {
+			if stage == "baseline" || stage == "fastcgi" || stage == "balanced" || stage == "4" {
 				// nginx needs a real port to listen on.
 				port, _ := infra.FreePort()
 				addr = fmt.Sprintf("127.0.0.1:%d", port)
@@ -330,7 +331,7 @@ func TestLabQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0/static", "0/dynamic", "0/query", "1/", "2/", "3/", "4/", "4-noindex/"}
+	want := []string{"0/static", "0/dynamic", "0/query", "1/", "1f/", "2/", "3/", "4/", "4-noindex/"}
 	var got []string
 	for _, x := range rec.Results {
 		got = append(got, x.Stage+"/"+x.Page)

@@ -45,6 +45,9 @@ each measured on this machine.`,
 		newBenchCmd(g),
 		newLabCmd(g),
 		newLoadCmd(g),
+		newPlotCmd(),
+		newCompareCmd(),
+		newMergeCmd(),
 	)
 	return root
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/scalelab/scalelab/stages/baseline"
 	"github.com/scalelab/scalelab/stages/cached"
 	"github.com/scalelab/scalelab/stages/cgi"
+	"github.com/scalelab/scalelab/stages/fastcgi"
 )
 
 type serveOptions struct {
@@ -46,6 +47,7 @@ type serveOptions struct {
 var stageNames = map[string]string{
 	"0": "0", "baseline": "0",
 	"1": "1", "cgi": "1",
+	"1f": "1f", "fastcgi": "1f",
 	"2": "2", "appserver": "2",
 	"3": "3", "balanced": "3",
 	"4": "4", "cached": "4",
@@ -66,6 +68,9 @@ Stages:
                 rendered after one indexed query
   1, cgi        a CGI program run by a CGI host: a new process, a new database
                 connection and freshly parsed templates for every request
+  1f, fastcgi   nginx passing requests over FastCGI to one long-running Go
+                process (GOMAXPROCS=1, sessions in the database): the talk's
+                other remedy for CGI
   2, appserver  one long-running process with a connection pool; GOMAXPROCS=1
                 models the talk's GIL (--procs 0 lifts it: Go uses every core)
   3, balanced   --instances app servers (default: one per core), GOMAXPROCS=1
@@ -82,11 +87,11 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
   scalelab serve 2 --procs 0`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usagef("serve takes one stage: 0 (baseline), 1 (cgi), 2 (appserver), 3 (balanced) or 4 (cached)")
+				return usagef("serve takes one stage: 0 (baseline), 1 (cgi), 1f (fastcgi), 2 (appserver), 3 (balanced) or 4 (cached)")
 			}
 			n, ok := stageNames[strings.ToLower(args[0])]
 			if !ok {
-				return usagef("unknown stage %q: use 0 (baseline), 1 (cgi), 2 (appserver), 3 (balanced) or 4 (cached)", args[0])
+				return usagef("unknown stage %q: use 0 (baseline), 1 (cgi), 1f (fastcgi), 2 (appserver), 3 (balanced) or 4 (cached)", args[0])
 			}
 			o.Stage = n
 			return nil
@@ -196,6 +201,20 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		go func() { errc <- h.Serve() }()
 		srv = h
 		fmt.Fprintf(out, "stage 1 (CGI): %s runs once per request\n", prog)
+	case "1f":
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the scalelab binary: %w", err)
+		}
+		st := &fastcgi.Stage{Addr: o.Addr, Dir: filepath.Join(g.State, "stage1f"), Images: images, Lab: lab,
+			Command: func(args ...string) *exec.Cmd { return exec.Command(exe, append([]string{"appserver"}, args...)...) },
+			Env:     []string{"DATABASE_URL=" + svc.DatabaseURL}}
+		if err := st.Start(ctx); err != nil {
+			return err
+		}
+		srv = st
+		fmt.Fprintf(out, "stage 1f (FastCGI): nginx (pid %d) in front of one FastCGI process (pid %d), GOMAXPROCS=1\n",
+			st.Nginx().Process().PID, st.App().PID)
 	case "2":
 		procs := o.Procs
 		if procs == 0 {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/fcgi"
 	"os"
 	"strconv"
 	"time"
@@ -45,6 +46,9 @@ type Server struct {
 	Cache bool
 	// MemcachedServers is the memcached list for Sessions "memcached" and Cache.
 	MemcachedServers string
+	// FastCGI speaks FastCGI instead of HTTP on Addr, for nginx's
+	// fastcgi_pass (the talk's other remedy for CGI, stage 1f).
+	FastCGI bool
 
 	ln   net.Listener
 	srv  *http.Server
@@ -137,6 +141,13 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
 // Serve answers requests until Close.
 func (s *Server) Serve() error {
+	if s.FastCGI {
+		// fcgi.Serve returns when Close closes the listener.
+		if err := fcgi.Serve(s.ln, s.srv.Handler); err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("appserver: fastcgi: %w", err)
+		}
+		return nil
+	}
 	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("appserver: %w", err)
 	}
@@ -147,7 +158,10 @@ func (s *Server) Serve() error {
 // connection pool.
 func (s *Server) Close(ctx context.Context) error {
 	var err error
-	if s.srv != nil {
+	switch {
+	case s.FastCGI && s.ln != nil:
+		err = s.ln.Close()
+	case s.srv != nil:
 		err = s.srv.Shutdown(ctx)
 	}
 	if s.pool != nil {

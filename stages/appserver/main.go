@@ -20,6 +20,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&s.Images, "images", "", "image pool folder")
 	fs.StringVar(&s.Sessions, "sessions", "db", "session store: db, memory or memcached")
 	fs.BoolVar(&s.Cache, "cache", false, "cache queries and pages in memcached")
+	fs.BoolVar(&s.FastCGI, "fastcgi", false, "speak FastCGI instead of HTTP (behind nginx's fastcgi_pass)")
 	fs.IntVar(&s.PoolSize, "pool", 0, "database connections (0: 8)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -27,7 +28,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := s.Open(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "appserver: serving %s (pid %d)\n", s.URL(), os.Getpid())
+	fmt.Fprintf(stdout, "appserver: serving %s (pid %d, fastcgi %v)\n", s.URL(), os.Getpid(), s.FastCGI)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 	select {

@@ -51,6 +51,9 @@ type Instances struct {
 	Lab *infra.Lab
 	// Prefix names the processes ("stage3" gives stage3-app-1, …).
 	Prefix string
+	// NoHealthCheck skips waiting for /healthz (a FastCGI process does not
+	// speak HTTP; its stage checks it through nginx).
+	NoHealthCheck bool
 
 	Addrs []string
 	Procs []*infra.Process
@@ -87,6 +90,9 @@ func (in *Instances) Start(ctx context.Context) error {
 		}
 	}
 	for _, p := range in.Procs {
+		if in.NoHealthCheck {
+			break
+		}
 		if err := WaitHealthy(ctx, p, "http://"+p.Addr+"/healthz", 30*time.Second); err != nil {
 			in.Stop()
 			return err

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/bench/report"
+)
+
+func newPlotCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "plot RUN_DIR",
+		Short: "Draw a run's charts and write its report (report.html, report.md)",
+		Long: `Draw the charts of a run recorded by scalelab lab or bench from its run.json
+alone, into the run's folder: throughput by stage with the speed-up over
+stage 1 beside the talk's, orders of magnitude, latency percentiles and the
+timeline, each as PNG and SVG; report.html (one self-contained file) tells
+the talk's story with this run's numbers, report.md has the same tables.
+Drawing a run again gives the same files.`,
+		Example: `  scalelab plot results/20261128T161101Z-vm
+  xdg-open results/20261128T161101Z-vm/report.html`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("plot takes one run folder (written by scalelab lab or bench)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			files, err := report.Write(args[0])
+			if err != nil {
+				return err
+			}
+			printReport(cmd.OutOrStdout(), files)
+			return nil
+		},
+	}
+}
+
+// printReport says where a report's files went, the report first.
+func printReport(w io.Writer, files []string) {
+	var charts int
+	for _, f := range files {
+		if filepath.Ext(f) == ".png" {
+			charts++
+		}
+	}
+	if len(files) > 0 {
+		dir := filepath.Dir(files[0])
+		fmt.Fprintf(w, "report: %s (%d charts as PNG and SVG, report.md)\n", filepath.Join(dir, "report.html"), charts)
+	}
+}
+
+type compareOptions struct {
+	Out string
+}
+
+func newCompareCmd() *cobra.Command {
+	o := &compareOptions{}
+	cmd := &cobra.Command{
+		Use:   "compare RUN_A RUN_B",
+		Short: "Compare two runs stage by stage: req/s, ratio, and whether it is beyond noise",
+		Long: `Compare two runs (two machines, two versions, two settings) stage by stage:
+both medians, the ratio B/A, and whether the difference is beyond the noise
+of the repeats. With enough repeats (4 and 4, or 3 and 5) that is benchstat's
+Mann-Whitney U test at p < 0.05; with fewer, whether the ranges of the
+repeats overlap, and the table says which. A chart with both runs side by
+side is written as compare.png and compare.svg into --out.`,
+		Example: `  scalelab compare results/20261128T161101Z-vm results/20261130T090000Z-laptop
+  scalelab compare old/ new/ --out /tmp/cmp`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usagef("compare takes two run folders: RUN_A RUN_B")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := report.Load(args[0])
+			if err != nil {
+				return err
+			}
+			b, err := report.Load(args[1])
+			if err != nil {
+				return err
+			}
+			nameA, nameB := report.RunName(args[0]), report.RunName(args[1])
+			cs := report.Compare(a, b)
+			out := cmd.OutOrStdout()
+			if err := report.WriteComparison(out, nameA, nameB, cs); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(o.Out, 0o755); err != nil {
+				return fmt.Errorf("compare: %w", err)
+			}
+			files, _, err := report.WriteChart(report.CompareChart(a, b, nameA, nameB, cs), o.Out)
+			if err != nil {
+				return err
+			}
+			if len(files) > 0 {
+				fmt.Fprintf(out, "chart: %s (and .svg)\n", files[0])
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Out, "out", ".", "`folder` for compare.png and compare.svg")
+	return cmd
+}
+
+type mergeOptions struct {
+	Out string
+}
+
+func newMergeCmd() *cobra.Command {
+	o := &mergeOptions{}
+	cmd := &cobra.Command{
+		Use:   "merge RECORD...",
+		Short: "Merge load-generator records of one load into one record",
+		Long: `Merge records written by scalelab load --out that loaded the same server at
+the same time (several client processes or machines) into one record, as if
+one client had sent every request: counts add up, HDR histograms merge
+bucket by bucket (so percentiles are those of all requests), timelines add
+second by second. The merged record goes to --out, or to standard output.`,
+		Example: `  scalelab merge client1.json client2.json --out merged.json
+  scalelab merge run-*.json > merged.json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("merge takes one or more record files (written by scalelab load --out)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := report.MergeFiles(args...)
+			if err != nil {
+				return err
+			}
+			if o.Out == "" {
+				return writeRecordJSON(cmd.OutOrStdout(), m)
+			}
+			if err := m.WriteFile(o.Out); err != nil {
+				return err
+			}
+			if err := record.WriteSummary(cmd.OutOrStdout(), m); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "merged %d records into %s\n", len(args), o.Out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "write the merged record to this `file` (default: standard output)")
+	return cmd
+}
+
+// writeRecordJSON writes a record as WriteFile does, to w.
+func writeRecordJSON(w io.Writer, r *record.Record) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("merge: encode: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
