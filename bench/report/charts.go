@@ -1,0 +1,425 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/scalelab/scalelab/bench/driver"
+)
+
+// Chart is one chart of a run: Name is the file name without extension
+// (the chart is written as Name.png and Name.svg), Title what the report
+// calls it.
+type Chart struct {
+	Name  string
+	Title string
+	fig   figure
+}
+
+// PNG renders the chart as a PNG image of 1600 x 900 pixels.
+func (c Chart) PNG() ([]byte, error) { return c.fig.PNG() }
+
+// SVG renders the chart as an SVG image of 720 x 405 points.
+func (c Chart) SVG() ([]byte, error) { return c.fig.SVG() }
+
+// Charts returns the charts a run's records can draw: throughput by stage
+// with the speed-ups beside the talk's, the orders of magnitude, the
+// latency distributions and the timeline. A chart with nothing to draw
+// (no stage measured, no histogram) is left out.
+func Charts(run *driver.Run) []Chart {
+	var out []Chart
+	if len(stages(run, BuiltinTool)) > 0 {
+		out = append(out, Chart{"throughput", "Throughput by stage, and the speed-up over stage 1 beside the talk's", throughputFigure(run)})
+	}
+	if len(baselines(run))+len(stages(run, BuiltinTool)) > 0 {
+		out = append(out, Chart{"magnitudes", "Orders of magnitude: the baselines beside the stages", magnitudesFigure(run)})
+	}
+	if len(latencySeries(run)) > 0 {
+		out = append(out, Chart{"latency", "Latency distribution per stage", latencyFigure(run)})
+	}
+	if hasTimeline(run) {
+		out = append(out, Chart{"timeline", "Timeline of the run", timelineFigure(run)})
+	}
+	return out
+}
+
+// tickNames are the stages' names short enough to fit under a bar.
+var tickNames = map[string]string{"3": "balanced", "4-noindex": "no index"}
+
+// tickName is a stage's name under its bar: "stage 4" over "no index".
+func tickName(x *driver.Result) string {
+	n, _, _ := strings.Cut(x.Stage, "-")
+	name, ok := tickNames[x.Stage]
+	if !ok {
+		name = x.Name
+	}
+	return "stage " + n + "\n" + name
+}
+
+// longName names a result in one line: "static file (nginx)", "stage 2
+// app server", "stage 4 without index".
+func longName(x *driver.Result) string {
+	switch {
+	case x.Stage == "0":
+		return label(x)
+	case x.Stage == "4-noindex":
+		return "stage 4 without index"
+	}
+	return "stage " + label(x)
+}
+
+// times formats a speed-up: 1.0×, 27×, 340×.
+func times(v float64) string { return trim(v) + "×" }
+
+// throughputFigure is the talk in one picture: this run's req/s per stage
+// (left) and, since twenty years of hardware make absolute numbers
+// incomparable, the speed-up over stage 1 beside the talk's (right).
+func throughputFigure(run *driver.Run) figure {
+	xs := stages(run, BuiltinTool)
+	left := newPlot("Requests per second by stage", "", "requests per second (log scale)")
+	var bs []bar
+	var names []string
+	for i, x := range xs {
+		lo, hi := spread(x)
+		c := StageColor(x.Stage)
+		bs = append(bs, bar{pos: float64(i), value: x.RPS, lo: lo, hi: hi, fill: c, line: c, label: short(x.RPS)})
+		names = append(names, tickName(x))
+	}
+	addBars(left, &bars{bars: bs, width: 0.6}, names)
+
+	base := run.Stage1RPS(BuiltinTool)
+	var right *plot.Plot
+	if base > 0 {
+		right = newPlot("Speed-up over stage 1, beside the talk's", "", "times stage 1's req/s (log scale)")
+		var sb []bar
+		for i, x := range xs {
+			c := StageColor(x.Stage)
+			if x.RPS > 0 {
+				sb = append(sb, bar{pos: float64(i) - 0.2, value: x.RPS / base, fill: c, line: c, label: times(x.RPS / base)})
+			}
+			if t := talkRPS(x); t > 0 {
+				sb = append(sb, bar{pos: float64(i) + 0.2, value: t / TalkStage1, line: c, label: times(t / TalkStage1)})
+			}
+		}
+		addBars(right, &bars{bars: sb, width: 0.38}, names)
+		right.Legend.Add("this run", swatch{fill: grey, line: grey})
+		right.Legend.Add("the talk (2007)", swatch{line: grey})
+		right.Legend.Left = true
+	}
+	return figure{caption: caption(run), draw: func(dc draw.Canvas) {
+		if right == nil {
+			left.Draw(dc)
+			return
+		}
+		drawRow(dc, left, right)
+	}}
+}
+
+// addBars puts bars on a plot with the category names under them and a
+// log value axis from the decade below the smallest value to well above
+// the largest, leaving room for the values written on top.
+func addBars(p *plot.Plot, b *bars, names []string) {
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = nil
+	grid.Horizontal.Color = lightGrey
+	if b.horizontal {
+		grid.Horizontal.Color, grid.Vertical.Color = nil, lightGrey
+	}
+	p.Add(grid, b)
+	lo, hi := valueRange(b.bars)
+	cat, val := &p.X, &p.Y
+	top := hi * 3
+	if b.horizontal {
+		cat, val = &p.Y, &p.X
+		top = hi * 6 // the value is written to the right of the bar
+	}
+	logAxis(val, decadeBelow(lo*0.9), top)
+	cat.Tick.Marker = categoryTicks(names)
+	cat.Min, cat.Max = -0.6, float64(len(names))-0.4
+	cat.Tick.Length = 0
+}
+
+// drawRow draws plots side by side with their axes aligned.
+func drawRow(dc draw.Canvas, ps ...*plot.Plot) {
+	tiles := draw.Tiles{Rows: 1, Cols: len(ps), PadX: vg.Inch / 4, PadTop: 6, PadBottom: 4, PadLeft: 6, PadRight: 10}
+	cs := plot.Align([][]*plot.Plot{ps}, tiles, dc)
+	for j, p := range ps {
+		p.Draw(cs[0][j])
+	}
+}
+
+// drawColumn draws plots one above the other with their axes aligned.
+func drawColumn(dc draw.Canvas, ps ...*plot.Plot) {
+	rows := make([][]*plot.Plot, len(ps))
+	for i, p := range ps {
+		rows[i] = []*plot.Plot{p}
+	}
+	tiles := draw.Tiles{Rows: len(ps), Cols: 1, PadY: 4, PadTop: 6, PadBottom: 4, PadLeft: 6, PadRight: 14}
+	cs := plot.Align(rows, tiles, dc)
+	for i, p := range ps {
+		p.Draw(cs[i][0])
+	}
+}
+
+// magnitudesFigure puts stage 0's three baselines (static, dynamic, one
+// query) on the same log axis as the site's stages: how far below a
+// static file a real page sits, and how much of that the cache wins back.
+func magnitudesFigure(run *driver.Run) figure {
+	xs := append(baselines(run), stages(run, BuiltinTool)...)
+	p := newPlot("Orders of magnitude: the baselines beside the stages", "requests per second (log scale)", "")
+	var bs []bar
+	names := make([]string, len(xs))
+	for i, x := range xs {
+		pos := float64(len(xs) - 1 - i) // the first at the top
+		c := StageColor(x.Stage)
+		lo, hi := spread(x)
+		bs = append(bs, bar{pos: pos, value: x.RPS, lo: lo, hi: hi, fill: c, line: c, label: short(x.RPS) + " req/s"})
+		names[int(pos)] = longName(x)
+	}
+	addBars(p, &bars{bars: bs, width: 0.65, horizontal: true}, names)
+	return figure{caption: caption(run), draw: func(dc draw.Canvas) { drawRow(dc, p) }}
+}
+
+// latencySeries are the results that have histograms, baselines first.
+func latencySeries(run *driver.Run) []*driver.Result {
+	var out []*driver.Result
+	for _, x := range append(baselines(run), stages(run, BuiltinTool)...) {
+		if mergedHist(x) != nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// percentileTicks label the latency chart's x axis, where lg(v) stands
+// for the percentile 100 × (1 − 1/v): HdrHistogram's layout, which gives
+// the tail (99%, 99.9%, 99.99%) as much room as the body.
+var percentileTicks = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for _, t := range []struct {
+		v float64
+		l string
+	}{{1, "0%"}, {2, "50%"}, {10, "90%"}, {100, "99%"}, {1000, "99.9%"}, {10000, "99.99%"}} {
+		if at := lg(t.v); at >= lo && at <= hi {
+			ticks = append(ticks, plot.Tick{Value: at, Label: t.l})
+		}
+	}
+	return ticks
+})
+
+// dashes tell the three baselines apart: they share stage 0's colour.
+var dashes = map[string][]vg.Length{"static": {2, 3}, "dynamic": {8, 4}, "query": {12, 3, 2, 3}}
+
+// latencyFigure draws, for each stage, the latency at every percentile
+// from p0 to p99.99 (or as far as the requests counted reach) from the
+// stage's merged histograms.
+func latencyFigure(run *driver.Run) figure {
+	p := newPlot("Latency by percentile, per stage", "percentile (log scale of 1/(1 − p))", "latency (ms, log scale)")
+	grid := plotter.NewGrid()
+	grid.Vertical.Color, grid.Horizontal.Color = lightGrey, lightGrey
+	p.Add(grid)
+	lo, hi := math.Inf(1), 0.0
+	for _, x := range latencySeries(run) {
+		h := mergedHist(x)
+		// With n requests, percentiles beyond 1 − 1/n are all the maximum.
+		end := math.Min(1e4, float64(h.TotalCount()))
+		var xys plotter.XYs
+		const steps = 160
+		for i := 0; i <= steps; i++ {
+			v := math.Pow(end, float64(i)/steps)
+			q := 100 * (1 - 1/v)
+			ms := float64(h.ValueAtQuantile(q)) / 1000
+			if ms <= 0 {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: lg(v), Y: lg(ms)})
+			lo, hi = math.Min(lo, ms), math.Max(hi, ms)
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			continue
+		}
+		l.Color = StageColor(x.Stage)
+		l.Width = 2.5
+		if x.Stage == "0" {
+			l.Width = 1.5
+			l.Dashes = dashes[x.Page]
+		}
+		p.Add(l)
+		p.Legend.Add(longName(x), l)
+	}
+	if hi == 0 {
+		lo, hi = 1, 10
+	}
+	p.X.Tick.Marker = percentileTicks
+	p.X.Min, p.X.Max = 0, 4 // lg(1) to lg(1e4): p0 to p99.99
+	logAxis(&p.Y, decadeBelow(lo), decadeAbove(hi))
+	// Bottom right: latencies rise to the right, so that corner is empty.
+	p.Legend.Top = false
+	return figure{caption: caption(run), draw: func(dc draw.Canvas) { drawRow(dc, p) }}
+}
+
+func hasTimeline(run *driver.Run) bool {
+	for _, x := range run.Results {
+		for _, r := range x.Records {
+			if len(r.Results.Timeline) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// timelineFigure draws every measured second of the run in the order it
+// happened: req/s, errors per second and the p99 latency of each second,
+// one segment per repeat in its stage's colour. It shows what a median
+// hides: a slow start, a stall, errors in bursts.
+func timelineFigure(run *driver.Run) figure {
+	rps := newPlot("Timeline of the run: every measured second", "", "req/s (log)")
+	errs := newPlot("", "", "errors/s")
+	p99 := newPlot("", "seconds since the run started", "p99 (ms, log)")
+	for _, p := range []*plot.Plot{rps, errs, p99} {
+		grid := plotter.NewGrid()
+		grid.Vertical.Color, grid.Horizontal.Color = lightGrey, lightGrey
+		p.Add(grid)
+	}
+	start := run.Started
+	rlo, rhi, plo, phi, ehi := math.Inf(1), 0.0, math.Inf(1), 0.0, 0.0
+	tmin, tmax := math.Inf(1), 0.0
+	type span struct{ from, to float64 }
+	spans := map[string]*span{}
+	var order []string
+	for i := range run.Results {
+		x := &run.Results[i]
+		c := StageColor(x.Stage)
+		for _, r := range x.Records {
+			off := r.Started.Sub(start).Seconds()
+			if start.IsZero() || off < 0 {
+				off = 0
+			}
+			var rx, ex, px plotter.XYs
+			for _, s := range r.Results.Timeline {
+				// The last second is usually a sliver: its rate is noise.
+				d := math.Min(1, r.Results.Seconds-float64(s.T))
+				if d < 0.5 {
+					continue
+				}
+				t := off + float64(s.T) + d/2
+				if v := float64(s.Requests) / d; v > 0 {
+					rx = append(rx, plotter.XY{X: t, Y: lg(v)})
+					rlo, rhi = math.Min(rlo, v), math.Max(rhi, v)
+				}
+				ev := float64(s.Errors) / d
+				ex = append(ex, plotter.XY{X: t, Y: ev})
+				ehi = math.Max(ehi, ev)
+				if s.P99Ms > 0 {
+					px = append(px, plotter.XY{X: t, Y: lg(s.P99Ms)})
+					plo, phi = math.Min(plo, s.P99Ms), math.Max(phi, s.P99Ms)
+				}
+				tmin, tmax = math.Min(tmin, t), math.Max(tmax, t)
+			}
+			addLine(rps, rx, c)
+			addLine(errs, ex, c)
+			addLine(p99, px, c)
+			if len(rx) > 0 {
+				sp, ok := spans[x.Stage]
+				if !ok {
+					sp = &span{from: rx[0].X, to: rx[0].X}
+					spans[x.Stage] = sp
+					order = append(order, x.Stage)
+				}
+				sp.from, sp.to = math.Min(sp.from, rx[0].X), math.Max(sp.to, rx[len(rx)-1].X)
+			}
+		}
+	}
+	if rhi == 0 {
+		rlo, rhi = 1, 10
+	}
+	if phi == 0 {
+		plo, phi = 1, 10
+	}
+	logAxis(&rps.Y, decadeBelow(rlo), rhi*8)
+	logAxis(&p99.Y, decadeBelow(plo), decadeAbove(phi))
+	errs.Y.Min, errs.Y.Max = 0, math.Max(1, ehi*1.1)
+	// Name each stage above its seconds, in its colour: a legend would
+	// hide the lines.
+	for _, id := range order {
+		sp := spans[id]
+		name := id
+		if id == "4-noindex" {
+			name = "4 no index"
+		}
+		rps.Add(&note{x: (sp.from + sp.to) / 2, y: lg(rhi * 3), text: name, color: StageColor(id)})
+	}
+	if tmax == 0 {
+		tmin, tmax = 0, 1
+	}
+	for _, p := range []*plot.Plot{rps, errs, p99} {
+		p.X.Min, p.X.Max = math.Max(0, tmin-2), tmax+2
+	}
+	// The panels share their time axis: only the bottom one labels it.
+	for _, p := range []*plot.Plot{rps, errs} {
+		p.X.Tick.Marker = unlabelled{plot.DefaultTicks{}}
+	}
+	return figure{caption: caption(run), draw: func(dc draw.Canvas) { drawColumn(dc, rps, errs, p99) }}
+}
+
+func addLine(p *plot.Plot, xys plotter.XYs, c color.Color) {
+	if len(xys) == 0 {
+		return
+	}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return
+	}
+	l.Color, l.Width = c, 2
+	p.Add(l)
+	if len(xys) == 1 {
+		s, err := plotter.NewScatter(xys)
+		if err == nil {
+			s.Color = c
+			p.Add(s)
+		}
+	}
+}
+
+// unlabelled keeps a ticker's marks and drops their labels.
+type unlabelled struct{ plot.Ticker }
+
+func (u unlabelled) Ticks(lo, hi float64) []plot.Tick {
+	ts := u.Ticker.Ticks(lo, hi)
+	for i := range ts {
+		ts[i].Label = ""
+	}
+	return ts
+}
+
+// note is a text written at a data point, centred, in a colour.
+type note struct {
+	x, y  float64
+	text  string
+	color color.Color
+}
+
+// Plot implements plot.Plotter.
+func (n *note) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	st := textStyle(sansBold, valueSize, n.color)
+	st.XAlign, st.YAlign = draw.XCenter, draw.YCenter
+	c.FillText(st, vg.Point{X: trX(n.x), Y: trY(n.y)}, n.text)
+}
+
+// chartError says which chart failed to render.
+func chartError(name string, err error) error {
+	return fmt.Errorf("chart %s: %w", name, err)
+}

@@ -1,0 +1,196 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/scalelab/scalelab/bench/driver"
+)
+
+// Comparison is one stage (with one tool) as measured by two runs.
+type Comparison struct {
+	// Stage, Page and Tool identify what was measured; Label names it.
+	Stage, Page, Tool, Label string
+	// A and B are the two runs' results; either may be nil when only one
+	// run measured it.
+	A, B *driver.Result
+	// Ratio is B's median req/s over A's.
+	Ratio float64
+	// Beyond says the difference is beyond the runs' noise, by Method:
+	// "Mann-Whitney U, p=0.029" when the repeats are enough for the test
+	// to reach p < Alpha, else "ranges apart" or "ranges overlap" (the
+	// repeats' min-max ranges), or "one repeat" when a run has a single
+	// measurement and nothing can be said.
+	Beyond bool
+	Method string
+}
+
+// Compare matches the results of two runs stage by stage (and baseline
+// page and tool) and says for each whether B differs from A beyond the
+// noise of their repeats.
+//
+// The test is benchstat's: Mann-Whitney U, two-sided, at Alpha, when both
+// runs have enough repeats for it to ever reach p < Alpha (4 and 4, or 3
+// and 5: with 3 and 3 its smallest p-value is 0.1). With fewer repeats it
+// falls back to whether the ranges of the repeats overlap, a cruder rule
+// that the report names.
+func Compare(a, b *driver.Run) []Comparison {
+	type key struct{ stage, page, tool string }
+	var keys []key
+	byKey := map[key][2]*driver.Result{}
+	for side, run := range []*driver.Run{a, b} {
+		for i := range run.Results {
+			x := &run.Results[i]
+			k := key{x.Stage, x.Page, x.Tool}
+			pair, seen := byKey[k]
+			if !seen {
+				keys = append(keys, k)
+			}
+			pair[side] = x
+			byKey[k] = pair
+		}
+	}
+	pageOrder := func(p string) int { return slices.Index([]string{"static", "dynamic", "query"}, p) }
+	slices.SortStableFunc(keys, func(x, y key) int {
+		if d := stageOrder(x.stage) - stageOrder(y.stage); d != 0 {
+			return d
+		}
+		if d := pageOrder(x.page) - pageOrder(y.page); d != 0 {
+			return d
+		}
+		return strings.Compare(x.tool, y.tool)
+	})
+	var out []Comparison
+	for _, k := range keys {
+		pair := byKey[k]
+		c := Comparison{Stage: k.stage, Page: k.page, Tool: k.tool, A: pair[0], B: pair[1]}
+		some := pair[0]
+		if some == nil {
+			some = pair[1]
+		}
+		c.Label = longName(some)
+		if c.A != nil && c.B != nil {
+			if c.A.RPS > 0 {
+				c.Ratio = c.B.RPS / c.A.RPS
+			}
+			c.Beyond, c.Method = beyondNoise(positive(c.A.RPSRuns), positive(c.B.RPSRuns))
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func positive(xs []float64) []float64 {
+	var out []float64
+	for _, x := range xs {
+		if x > 0 {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// beyondNoise decides whether two sets of repeats differ, and says how.
+func beyondNoise(a, b []float64) (bool, string) {
+	switch {
+	case len(a) == 0 || len(b) == 0:
+		return false, "not measured"
+	case minP(len(a), len(b)) < Alpha:
+		p := mannWhitney(a, b)
+		return p < Alpha, fmt.Sprintf("Mann-Whitney U, p=%.3f", p)
+	case len(a) < 2 || len(b) < 2:
+		return false, "one repeat: no noise estimate"
+	case slices.Max(a) < slices.Min(b) || slices.Max(b) < slices.Min(a):
+		return true, fmt.Sprintf("ranges apart (%d vs %d repeats)", len(a), len(b))
+	}
+	return false, fmt.Sprintf("ranges overlap (%d vs %d repeats)", len(a), len(b))
+}
+
+// WriteComparison writes the comparison as a table, one line per stage:
+// both medians, the ratio B/A and whether the difference is beyond noise.
+func WriteComparison(w io.Writer, nameA, nameB string, cs []Comparison) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "stage\ttool\tA req/s\tB req/s\tB/A\tdifference\t  how it was judged\t\n")
+	for _, c := range cs {
+		ra, rb, ratio, verdict := "–", "–", "–", "–"
+		if c.A != nil {
+			ra = fmtRPS(c.A.RPS)
+		}
+		if c.B != nil {
+			rb = fmtRPS(c.B.RPS)
+		}
+		if c.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f×", c.Ratio)
+		}
+		switch {
+		case c.A == nil || c.B == nil:
+			verdict = "only in one run"
+		case c.Beyond && c.Ratio > 1:
+			verdict = fmt.Sprintf("B faster (%+.0f%%)", 100*(c.Ratio-1))
+		case c.Beyond:
+			verdict = fmt.Sprintf("B slower (%+.0f%%)", 100*(c.Ratio-1))
+		default:
+			verdict = "~ within noise"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t  %s\t\n", c.Label, c.Tool, ra, rb, ratio, verdict, c.Method)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "A: %s\nB: %s\n", nameA, nameB)
+	return err
+}
+
+// CompareChart draws both runs' req/s side by side per stage, on a log
+// axis: A outlined, B filled, each in its stage's colour.
+func CompareChart(a, b *driver.Run, nameA, nameB string, cs []Comparison) Chart {
+	p := newPlot("Requests per second: A beside B", "", "requests per second (log scale)")
+	var bs []bar
+	var names []string
+	for _, c := range cs {
+		if c.Tool != BuiltinTool {
+			continue
+		}
+		i := float64(len(names))
+		col := StageColor(c.Stage)
+		if c.A != nil {
+			lo, hi := spread(c.A)
+			bs = append(bs, bar{pos: i - 0.2, value: c.A.RPS, lo: lo, hi: hi, line: col, label: short(c.A.RPS)})
+		}
+		if c.B != nil {
+			lo, hi := spread(c.B)
+			bs = append(bs, bar{pos: i + 0.2, value: c.B.RPS, lo: lo, hi: hi, fill: col, line: col, label: short(c.B.RPS)})
+		}
+		some := c.A
+		if some == nil {
+			some = c.B
+		}
+		if c.Stage == "0" {
+			names = append(names, "stage 0\n"+some.Page)
+		} else {
+			names = append(names, tickName(some))
+		}
+	}
+	addBars(p, &bars{bars: bs, width: 0.38}, names)
+	p.Legend.Add("A: "+nameA, swatch{line: grey})
+	p.Legend.Add("B: "+nameB, swatch{fill: grey, line: grey})
+	p.Legend.Left = true
+	capt := "A: " + caption(a) + "\nB: " + caption(b)
+	fig := figure{caption: capt, draw: func(dc draw.Canvas) { drawRow(dc, p) }}
+	return Chart{Name: "compare", Title: "Requests per second: A beside B", fig: fig}
+}
+
+// RunName is how a run is named in a comparison: its folder's name.
+func RunName(path string) string {
+	path = filepath.Clean(path)
+	if filepath.Base(path) == RunFile {
+		path = filepath.Dir(path)
+	}
+	return filepath.Base(path)
+}

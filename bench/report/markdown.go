@@ -1,0 +1,51 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/scalelab/scalelab/bench/driver"
+)
+
+// Markdown renders report.md: the tables of report.html for a README or a
+// pull request, with the charts linked as the PNG files beside it.
+func Markdown(run *driver.Run, charts []Chart) []byte {
+	var b bytes.Buffer
+	rs := rows(run)
+	fmt.Fprintf(&b, "# Scaling Python on the Web, re-run on %s\n\n", mdEscape(run.Machine.Hostname))
+	fmt.Fprintf(&b, "%s\n\n", mdEscape(caption(run)))
+	if ws := allWarnings(run, rs); len(ws) > 0 {
+		b.WriteString("**Warnings:**\n\n")
+		for _, w := range ws {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(w))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("| stage | tool | req/s (median) | repeats | × stage 1 | × stage before | talk's req/s | talk × stage 1 | talk × stage before | p50 ms | p99 ms | pages a day | errors | verified |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			mdEscape(r.Label), r.Tool, fmtRPS(r.RPS), fmtRange(r), fmtTimes(r.Speedup), fmtTimes(r.Prev),
+			fmtRPS(r.Talk), fmtTimes(r.TalkSpeedup), fmtTimes(r.TalkPrev), fmtMs(r.P50), fmtMs(r.P99),
+			fmtDay(r.RPS), num(float64(r.Errors)), mdEscape(r.Verification))
+	}
+	fmt.Fprintf(&b, "\nPages a day are req/s × 86,400 (\"even 40 req/s is 3.4 million pages a day\"). The talk: %s req/s at stage 1, %s with ab at stage 4 (616 with its own tool).\n",
+		fmtRPS(TalkStage1), fmtRPS(driver.TalkAB))
+	if v := indexVerdict(run); v != "" {
+		fmt.Fprintf(&b, "\n%s\n", v)
+	}
+	b.WriteString("\n")
+	for _, c := range charts {
+		fmt.Fprintf(&b, "![%s](%s.png)\n\n", mdEscape(c.Title), c.Name)
+	}
+	m := run.Machine
+	fmt.Fprintf(&b, "Machine: %s, %d cores, %d MB, Linux %s, %s, %s, %s, %s. Commit %s.\n",
+		mdEscape(m.CPUModel), m.Cores, m.MemoryMB, m.Kernel, m.Go, mdEscape(m.Postgres), m.Nginx, m.Memcached, run.Commit)
+	return b.Bytes()
+}
+
+// mdEscape keeps a value from breaking a table cell or starting markup.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`).Replace(s)
+}

@@ -1,0 +1,283 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
+)
+
+// BuiltinTool is the tool name of the lab's own load generator: charts
+// draw its results, tables list every tool's.
+const BuiltinTool = "scalelab load"
+
+// TalkStage1 is the talk's CGI figure, the base of the talk's speed-ups.
+const TalkStage1 = 23
+
+// chapter is what the report tells about a stage: what changed from the
+// stage before and the bottleneck it exposed, after DESIGN.md's table.
+type chapter struct {
+	changed, bottleneck string
+}
+
+var chapters = map[string]chapter{
+	"0": {"Not a stage of the site: the orders of magnitude under it. A static file served by nginx, a dynamic page from Go with no database, and a page that runs one indexed query.",
+		"Each step down the list does more work per request; the site's stages sit below all three."},
+	"1": {"CGI: a new process for every request, opening a new database connection every time (a CGI host runs the scalelab-cgi program, as Apache ran Python scripts).",
+		"Starting a process and setting up its resources on every request: the machine spends its time on fork, exec and connecting, not on pages."},
+	"1f": {"FastCGI (not in the talk): the CGI program stays running between requests and the web server talks to it over the FastCGI protocol, so process start-up is paid once, not per request.",
+		""},
+	"2": {"One long-running app server with a pool of database connections. GOMAXPROCS=1 models Python's GIL; sessions are kept in the database.",
+		"One core does all the work (the GIL), and every request reads its session from the database."},
+	"3": {"Several app-server processes, one per core, behind nginx; sessions move to memcached so any process can serve any request (share nothing).",
+		"The app still reads static files (images) from disk and renders every page for every request."},
+	"4": {"memcached caches rendered pages and query results (invalidated on writes); nginx serves static files and anonymous cached pages itself, so most requests never reach Go.",
+		"None in the talk: what is left is the cost of a cache lookup, and the load tool itself (616 req/s with the talk's tool, 1750 with ab)."},
+	"4-noindex": {"Stage 4 with the secondary indexes dropped.",
+		"A sequential scan on every query that misses the cache: caching does not save a database that cannot find its rows."},
+}
+
+// pageNames are how the baselines are named on charts and in tables.
+var pageNames = map[string]string{
+	"static":  "static file (nginx)",
+	"dynamic": "dynamic page, no DB",
+	"query":   "one indexed query",
+}
+
+// stageOrder is the position of a stage in the talk, for sorting results
+// the way the lab runs them; unknown stages go last, in ID order.
+func stageOrder(id string) int {
+	for i, s := range driver.Stages {
+		if s.ID == id {
+			return i
+		}
+	}
+	return len(driver.Stages)
+}
+
+// talkRPS is the talk's figure for a result: its own tool's, or ab's at
+// stage 4.
+func talkRPS(x *driver.Result) float64 {
+	if x.Stage == "4" && x.Tool == "ab" {
+		return driver.TalkAB
+	}
+	if x.Tool != BuiltinTool {
+		return 0
+	}
+	if x.TalkRPS > 0 {
+		return x.TalkRPS
+	}
+	if st, ok := driver.FindStage(x.Stage); ok {
+		return st.TalkRPS
+	}
+	return 0
+}
+
+// stages returns the results of the site's stages (not the baselines)
+// measured with tool, in the talk's order.
+func stages(run *driver.Run, tool string) []*driver.Result {
+	var out []*driver.Result
+	for i := range run.Results {
+		x := &run.Results[i]
+		if x.Tool == tool && x.Page == "" && x.Stage != "0" {
+			out = append(out, x)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *driver.Result) int { return stageOrder(a.Stage) - stageOrder(b.Stage) })
+	return out
+}
+
+// baselines returns stage 0's results in the order static, dynamic, query.
+func baselines(run *driver.Run) []*driver.Result {
+	var out []*driver.Result
+	for _, page := range []string{"static", "dynamic", "query"} {
+		for i := range run.Results {
+			if x := &run.Results[i]; x.Stage == "0" && x.Page == page && x.Tool == BuiltinTool {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+// label names a result on a chart: "1 CGI", or the baseline's page.
+func label(x *driver.Result) string {
+	if x.Page != "" {
+		if n, ok := pageNames[x.Page]; ok {
+			return n
+		}
+		return x.Page
+	}
+	return x.Stage + " " + x.Name
+}
+
+// spread is the range of a result's repeats (zero with fewer than two).
+func spread(x *driver.Result) (lo, hi float64) {
+	var runs []float64
+	for _, v := range x.RPSRuns {
+		if v > 0 {
+			runs = append(runs, v)
+		}
+	}
+	if len(runs) < 2 {
+		return 0, 0
+	}
+	return slices.Min(runs), slices.Max(runs)
+}
+
+// mergedHist adds up a result's latency histograms over its repeats: the
+// distribution of every request measured, not an average of percentiles.
+func mergedHist(x *driver.Result) *record.Hist {
+	h := record.NewHist()
+	for _, r := range x.Records {
+		h.Merge(r.Results.Latency.Hist)
+	}
+	if h.TotalCount() == 0 {
+		return nil
+	}
+	return h
+}
+
+// caption says where and when a run was taken, under every chart: a chart
+// copied into a slide keeps its provenance.
+func caption(run *driver.Run) string {
+	m := run.Machine
+	parts := []string{m.Hostname}
+	machine := m.CPUModel
+	if m.Cores > 0 {
+		machine += fmt.Sprintf(", %d cores", m.Cores)
+	}
+	if m.MemoryMB > 0 {
+		machine += fmt.Sprintf(", %.0f GB", float64(m.MemoryMB)/1024)
+	}
+	parts = append(parts, strings.TrimPrefix(machine, ", "))
+	if !run.Started.IsZero() {
+		parts = append(parts, run.Started.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	parts = append(parts, settingsLine(run))
+	if c := run.Commit; c != "" && c != "unknown" {
+		parts = append(parts, "scalelab "+shortCommit(c))
+	}
+	return strings.Join(nonEmpty(parts), "  ·  ")
+}
+
+func settingsLine(run *driver.Run) string {
+	s := run.Settings
+	load := fmt.Sprintf("%d connections", s.Connections)
+	if s.Rate > 0 {
+		load = fmt.Sprintf("%s req/s open loop", num(s.Rate))
+	}
+	return fmt.Sprintf("%s users, %s, %d × %s s per stage", num(float64(s.Users)), load, max(s.Repeat, 1), trim(s.DurationS))
+}
+
+func shortCommit(c string) string {
+	dirty := strings.HasSuffix(c, "-dirty")
+	c = strings.TrimSuffix(c, "-dirty")
+	if len(c) > 7 {
+		c = c[:7]
+	}
+	if dirty {
+		c += " (uncommitted changes)"
+	}
+	return c
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// num formats a count or rate with thousands separators: 3,400,000.
+func num(f float64) string {
+	neg := f < 0
+	if neg {
+		f = -f
+	}
+	s := fmt.Sprintf("%.0f", f)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// perDay says how many a day a rate is, the talk's way of making a rate
+// tangible ("even 40 req/s is 3.4 million pages a day").
+func perDay(rps float64) string {
+	d := rps * 86400
+	switch {
+	case d >= 1e9:
+		return fmt.Sprintf("%.1f billion", d/1e9)
+	case d >= 1e6:
+		return fmt.Sprintf("%.1f million", d/1e6)
+	}
+	return num(d)
+}
+
+// warnings are what a reader must know before trusting a result, one
+// sentence each: the records' own warnings (a saturated client, errors),
+// failed verification, and no measurement at all.
+func warnings(x *driver.Result) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	if v := x.Verification; v != "" && v != "passed" && v != "skipped" {
+		add("verification failed, so the stage was not measured: " + v)
+	} else if v == "skipped" {
+		add("verification was skipped (--no-verify): the pages were not checked")
+	}
+	if x.Errors > 0 {
+		add(fmt.Sprintf("%s errors in %s requests", num(float64(x.Errors)), num(float64(x.Requests))))
+	}
+	for i, r := range x.Records {
+		for _, w := range r.Warnings() {
+			if len(x.Records) > 1 {
+				w = fmt.Sprintf("repeat %d: %s", i+1, w)
+			}
+			add(w)
+		}
+	}
+	if x.RPS == 0 && (x.Verification == "passed" || x.Verification == "skipped") {
+		add("no throughput was measured")
+	}
+	return out
+}
+
+// runWarnings are warnings about the run as a whole.
+func runWarnings(run *driver.Run) []string {
+	var out []string
+	if !run.Complete {
+		out = append(out, "the run is incomplete (interrupted, or a stage failed): only the stages listed were measured")
+	}
+	have := map[string]bool{}
+	for _, x := range run.Results {
+		have[x.Stage] = true
+	}
+	for _, s := range run.Settings.Stages {
+		if !have[s] {
+			out = append(out, fmt.Sprintf("stage %s has no result", s))
+		}
+	}
+	if strings.HasSuffix(run.Commit, "-dirty") {
+		out = append(out, "the run was made from a working tree with uncommitted changes")
+	}
+	return out
+}

@@ -1,0 +1,181 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/scalelab/scalelab/bench/driver"
+)
+
+// row is one line of the report's table, computed once for both the HTML
+// and the Markdown report so that they always say the same.
+type row struct {
+	Stage, Label, Tool string
+	RPS                float64
+	// Lo and Hi are the repeats' range, Repeats how many there were.
+	Lo, Hi  float64
+	Repeats int
+	// Speedup is over stage 1 measured with the same tool, Prev over the
+	// stage before in the talk's order; zero when there is none.
+	Speedup, Prev float64
+	// Talk, TalkSpeedup and TalkPrev are the talk's figures (zero for the
+	// baselines, which the talk did not publish).
+	Talk, TalkSpeedup, TalkPrev float64
+	P50, P99                    float64
+	Errors                      int64
+	Verification                string
+	Warnings                    []string
+}
+
+// rows lists every result of the run: the baselines, then each stage in
+// the talk's order with the lab's own tool first and ab or wrk after.
+func rows(run *driver.Run) []row {
+	var xs []*driver.Result
+	xs = append(xs, baselines(run)...)
+	xs = append(xs, stages(run, BuiltinTool)...)
+	var foreign []*driver.Result
+	for i := range run.Results {
+		x := &run.Results[i]
+		if !slices.Contains(xs, x) {
+			foreign = append(foreign, x)
+		}
+	}
+	slices.SortStableFunc(foreign, func(a, b *driver.Result) int { return stageOrder(a.Stage) - stageOrder(b.Stage) })
+	xs = append(xs, foreign...)
+
+	// A stage's "stage before" is the talk's iteration before it: stages
+	// the talk did not have (FastCGI) are compared with the one they
+	// follow, and never stand between two of the talk's.
+	prev := map[*driver.Result]*driver.Result{}
+	var last *driver.Result
+	for _, x := range stages(run, BuiltinTool) {
+		if last != nil {
+			prev[x] = last
+		}
+		if talkRPS(x) > 0 {
+			last = x
+		}
+	}
+	var out []row
+	for _, x := range xs {
+		r := row{Stage: x.Stage, Label: longName(x), Tool: x.Tool, RPS: x.RPS, Repeats: len(x.RPSRuns),
+			P50: x.P50Ms, P99: x.P99Ms, Errors: x.Errors, Verification: x.Verification, Warnings: warnings(x)}
+		r.Lo, r.Hi = spread(x)
+		if base := run.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 && x.Stage != "0" {
+			r.Speedup = x.RPS / base
+		}
+		if r.Talk = talkRPS(x); r.Talk > 0 {
+			r.TalkSpeedup = r.Talk / TalkStage1
+		}
+		if p := prev[x]; p != nil {
+			if p.RPS > 0 {
+				r.Prev = x.RPS / p.RPS
+			}
+			if t := talkRPS(p); t > 0 && r.Talk > 0 {
+				r.TalkPrev = r.Talk / t
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Formatting shared by both reports; a dash stands for "none".
+func fmtRPS(v float64) string {
+	if v <= 0 {
+		return "–"
+	}
+	if v < 10 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	return num(v)
+}
+
+func fmtTimes(v float64) string {
+	if v <= 0 {
+		return "–"
+	}
+	if v < 10 {
+		return fmt.Sprintf("%.2f×", v)
+	}
+	return fmt.Sprintf("%.0f×", v)
+}
+
+func fmtRange(r row) string {
+	if r.Hi <= 0 {
+		if r.Repeats == 1 {
+			return "1 run"
+		}
+		return "–"
+	}
+	return fmt.Sprintf("%s–%s (%d runs)", fmtRPS(r.Lo), fmtRPS(r.Hi), r.Repeats)
+}
+
+func fmtMs(v float64) string {
+	switch {
+	case v <= 0:
+		return "–"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func fmtDay(v float64) string {
+	if v <= 0 {
+		return "–"
+	}
+	return perDay(v)
+}
+
+// indexVerdict says whether the talk's last lesson, the collapse without
+// the index, showed in this run, and if not, the likeliest reason.
+func indexVerdict(run *driver.Run) string {
+	var with, without float64
+	for _, x := range stages(run, BuiltinTool) {
+		switch x.Stage {
+		case "4":
+			with = x.RPS
+		case "4-noindex":
+			without = x.RPS
+		}
+	}
+	if with <= 0 || without <= 0 {
+		return ""
+	}
+	talk := 28.0 / 616
+	r := without / with
+	if r < 0.25 {
+		return fmt.Sprintf("Without its index, stage 4 collapsed to %s of its req/s (the talk: %s): the talk's last lesson reproduced.", pct(r), pct(talk))
+	}
+	return fmt.Sprintf("Without its index, stage 4 kept %s of its req/s (the talk: %s): the collapse did not show in this run. With %s users the tables are small and a sequential scan is cheap; the talk's setting is the full dataset (scalelab lab without --quick).",
+		pct(r), pct(talk), num(float64(run.Settings.Users)))
+}
+
+func pct(r float64) string {
+	if r < 0.1 {
+		return fmt.Sprintf("%.1f%%", 100*r)
+	}
+	return fmt.Sprintf("%.0f%%", 100*r)
+}
+
+// allWarnings are the run's warnings and each result's, each prefixed
+// with what it is about.
+func allWarnings(run *driver.Run, rs []row) []string {
+	out := runWarnings(run)
+	for _, r := range rs {
+		who := r.Label
+		if r.Stage == "0" {
+			who = "stage 0, " + r.Label
+		}
+		if r.Tool != BuiltinTool {
+			who += " (" + r.Tool + ")"
+		}
+		for _, w := range r.Warnings {
+			out = append(out, who+": "+w)
+		}
+	}
+	return out
+}
