@@ -14,7 +14,6 @@ import (
 	"github.com/scalelab/scalelab/bench"
 	"github.com/scalelab/scalelab/bench/driver"
 	"github.com/scalelab/scalelab/bench/report"
-	"github.com/scalelab/scalelab/bench/report"
 	"github.com/scalelab/scalelab/data"
 )
 
