@@ -122,8 +122,11 @@ type Result struct {
 	Stage string `json:"stage"`
 	Name  string `json:"name"`
 	// Page is set for the baselines: static, dynamic or query.
-	Page        string  `json:"page,omitempty"`
-	Tool        string  `json:"tool"`
+	Page string `json:"page,omitempty"`
+	Tool string `json:"tool"`
+	// Target says what a foreign tool loaded (the built-in tool runs the
+	// photo workload).
+	Target      string  `json:"target,omitempty"`
 	Connections int     `json:"connections,omitempty"`
 	Rate        float64 `json:"rate,omitempty"`
 	DurationS   float64 `json:"duration_s"`
@@ -195,7 +198,7 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	r.Verification = verdict
 	results = append(results, r)
 	for _, tool := range o.Tools {
-		fr, err := foreign(ctx, o, tool, run.urls[0]+"/", dir, st)
+		fr, err := foreign(ctx, o, tool, run.urls[0]+"/", dir, st, ds)
 		if err != nil {
 			fmt.Fprintf(o.Stdout, "  %s: %v\n", tool, err)
 			continue

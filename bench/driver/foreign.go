@@ -3,6 +3,7 @@ package driver
 import (
 	"bufio"
 	"context"
+	_ "embed"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,11 +13,14 @@ import (
 	"time"
 )
 
+//go:embed wrk-photos.lua
+var wrkPhotos []byte
+
 // The talk's other lesson: the load tool changes the answer (616 req/s
 // with its homegrown tool, 1750 with ab, on the same server). foreign
 // loads a URL with ab or wrk, when installed, and parses their output into
 // a Result beside scalelab's own.
-func foreign(ctx context.Context, o Options, tool, url, dir string, st Stage) (Result, error) {
+func foreign(ctx context.Context, o Options, tool, url, dir string, st Stage, ds Dataset) (Result, error) {
 	conns := o.Connections
 	if conns == 0 {
 		conns = 32
@@ -25,7 +29,11 @@ func foreign(ctx context.Context, o Options, tool, url, dir string, st Stage) (R
 	var args []string
 	switch tool {
 	case "wrk":
-		args = []string{"-t1", "-c", strconv.Itoa(conns), "-d", secs + "s", "--latency", url}
+		script := filepath.Join(dir, "wrk-photos.lua")
+		if err := os.WriteFile(script, wrkPhotos, 0o644); err != nil {
+			return Result{}, err
+		}
+		args = []string{"-t1", "-c", strconv.Itoa(conns), "-d", secs + "s", "--latency", "-s", script, url}
 	case "ab":
 		args = []string{"-k", "-q", "-c", strconv.Itoa(conns), "-t", secs, "-n", "100000000", url}
 	}
@@ -36,7 +44,9 @@ func foreign(ctx context.Context, o Options, tool, url, dir string, st Stage) (R
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Duration+time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("SCALELAB_USERS=%d", ds.Users), fmt.Sprintf("SCALELAB_PHOTOS=%d", ds.Photos))
+	out, err := cmd.CombinedOutput()
 	os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.txt", tool, st.ID)), out, 0o644)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %v: %s", tool, err, strings.TrimSpace(string(out)))
@@ -55,6 +65,10 @@ func foreign(ctx context.Context, o Options, tool, url, dir string, st Stage) (R
 		r.TalkRPS = TalkAB
 	}
 	r.RPSRuns = []float64{r.RPS}
+	r.Target = url + " (front page)"
+	if tool == "wrk" {
+		r.Target = "the photo page mix of wrk-photos.lua (no images, no logins)"
+	}
 	return r, nil
 }
 
