@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // epollAvailable says whether this system has the epoll engine.
@@ -28,6 +30,11 @@ const epollAvailable = true
 //     the scheduler's bookkeeping; only an epoll_wait that may block goes
 //     through syscall.Syscall6, so the goroutines of the progress line and
 //     of Ctrl-C handling still get to run.
+//
+// The open loop runs here too, as in wrk2: request i is due at i/Rate; a
+// timerfd wakes the loop when the next one falls due, and it goes to an
+// idle connection, or, when every connection is busy, to the next one that
+// frees up, its wait counted in its latency.
 //
 // One loop uses at most one core. On a 2-core machine that shares its cores
 // with the server under test, two loops did worse than one
@@ -58,7 +65,10 @@ type econn struct {
 	r, w int
 	woff int // bytes of the request written so far
 
-	start     time.Duration // when the request (or connect) started, since the run's start
+	start     time.Duration // when the request was due (closed loop: sent), since the run's start
+	sent      time.Duration // when it was sent, or the connect started: timeouts count from here
+	paced     bool          // the request waits for its due time (open loop)
+	queued    bool          // c is on the idle list, waiting for a due time
 	read      int           // bytes read for the request in flight
 	downUntil time.Duration
 }
@@ -70,6 +80,16 @@ type epollEngine struct {
 	rec      *recorder
 	inflight int
 	spent    bool // the Requests budget is used up
+
+	// The open loop's schedule (Options.Rate > 0).
+	open      bool
+	interval  float64       // nanoseconds between due times
+	end       time.Duration // no request is due at or after this; 0: no end
+	scheduled int64         // requests given a due time so far
+	schedDone bool          // no more requests will fall due
+	idle      []*econn      // connections ready to send a paced request
+	timerfd   int
+	armedFor  int64 // the request the timer is set for; -1 when none
 }
 
 // maintenance runs at most this often: timeouts, reconnects, the run's end.
@@ -80,12 +100,18 @@ func runEpoll(run *runState, targets []*target) error {
 	if err != nil {
 		return fmt.Errorf("epoll: %w", err)
 	}
-	e := &epollEngine{run: run, epfd: epfd, rec: newRecorder(run)}
+	e := &epollEngine{run: run, epfd: epfd, rec: newRecorder(run), timerfd: -1, armedFor: -1}
+	if !run.end.IsZero() {
+		e.end = run.end.Sub(run.start)
+	}
 	defer func() {
 		for _, c := range e.conns {
 			if c.fd >= 0 {
 				syscall.Close(c.fd)
 			}
+		}
+		if e.timerfd >= 0 {
+			syscall.Close(e.timerfd)
 		}
 		syscall.Close(epfd)
 		e.rec.close()
@@ -98,6 +124,18 @@ func runEpoll(run *runState, targets []*target) error {
 			c.p.Capture, c.p.MaxBody = true, 1<<20
 		}
 		e.conns = append(e.conns, c)
+	}
+	if run.opts.Rate > 0 {
+		e.open, e.interval = true, float64(time.Second)/run.opts.Rate
+		e.timerfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("timerfd: %w", err)
+		}
+		// The timer's events carry the id one past the connections'.
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(len(e.conns))}
+		if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, e.timerfd, &ev); err != nil {
+			return fmt.Errorf("epoll: %w", err)
+		}
 	}
 	for _, c := range e.conns {
 		e.connect(c, e.now())
@@ -115,6 +153,10 @@ func runEpoll(run *runState, targets []*target) error {
 		}
 		for i := 0; i < n; i++ {
 			ev := &events[i]
+			if int(ev.Fd) == len(e.conns) {
+				e.timerFired()
+				continue
+			}
 			e.handle(e.conns[ev.Fd], ev.Events)
 		}
 		if now := e.now(); now-lastMaint >= maintEvery || n == 0 {
@@ -163,17 +205,22 @@ func (e *epollEngine) maintain(now time.Duration) bool {
 	if run.ctx.Err() != nil {
 		return true
 	}
-	if !run.end.IsZero() && now >= run.end.Sub(run.start) {
-		return true // requests in flight are abandoned, as wrk does
+	if e.end > 0 && now >= e.end {
+		if !e.open {
+			return true // requests in flight are abandoned, as wrk does
+		}
+		// Requests still waiting for a connection are not sent; those in
+		// flight are waited for.
+		e.schedDone = true
 	}
-	if e.spent && e.inflight == 0 {
+	if e.done() {
 		return true
 	}
 	timeout := run.opts.Timeout
 	for _, c := range e.conns {
 		switch c.state {
 		case ecBusy, ecConnecting:
-			if now-c.start > timeout {
+			if now-c.sent > timeout {
 				kind := errTimeout
 				if c.state == ecConnecting {
 					kind = errConnect
@@ -186,10 +233,70 @@ func (e *epollEngine) maintain(now time.Duration) bool {
 			}
 		}
 	}
-	if e.spent && e.inflight == 0 {
-		return true
+	if e.open {
+		e.dispatch(now) // in case a timer event was missed
 	}
-	return false
+	return e.done()
+}
+
+// done reports whether the run is over: nothing more to send, nothing in
+// flight. An open loop waits for the answers still due at its end, so
+// that a slow answer there still shows.
+func (e *epollEngine) done() bool {
+	if e.open {
+		return (e.spent || e.schedDone) && e.inflight == 0
+	}
+	return e.spent && e.inflight == 0
+}
+
+// due is when the open loop's request i falls due, since the run's start.
+func (e *epollEngine) due(i int64) time.Duration {
+	return time.Duration(float64(i) * e.interval)
+}
+
+// dispatch gives the requests that are due to idle connections, and sets
+// the timer for the next one.
+func (e *epollEngine) dispatch(now time.Duration) {
+	for len(e.idle) > 0 && !e.schedDone && !e.spent {
+		due := e.due(e.scheduled)
+		if e.end > 0 && due >= e.end {
+			e.schedDone = true
+			return
+		}
+		if due > now {
+			e.arm(due - now)
+			return
+		}
+		c := e.idle[len(e.idle)-1]
+		e.idle = e.idle[:len(e.idle)-1]
+		if !c.queued {
+			continue // closed since it was queued
+		}
+		c.queued = false
+		e.scheduled++
+		if now-due > e.run.opts.LateAfter {
+			e.rec.late++
+		}
+		e.transmit(c, due, now)
+	}
+}
+
+// arm sets the timer to fire in d, for the request due next.
+func (e *epollEngine) arm(d time.Duration) {
+	if e.armedFor == e.scheduled {
+		return
+	}
+	e.armedFor = e.scheduled
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	unix.TimerfdSettime(e.timerfd, 0, &spec, nil)
+}
+
+// timerFired handles the timer's event: a request has fallen due.
+func (e *epollEngine) timerFired() {
+	var buf [8]byte
+	rawRead(e.timerfd, buf[:])
+	e.armedFor = -1
+	e.dispatch(e.now())
 }
 
 // sockaddr converts a resolved address for connect(2).
@@ -214,12 +321,12 @@ func (e *epollEngine) connect(c *econn, now time.Duration) {
 		return
 	}
 	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-	c.fd, c.start, c.r, c.w = fd, now, 0, 0
+	c.fd, c.sent, c.r, c.w = fd, now, 0, 0
 	err = syscall.Connect(fd, sa)
 	switch err {
 	case nil:
 		if e.register(c, syscall.EPOLLIN, syscall.EPOLL_CTL_ADD) {
-			e.send(c, now)
+			e.ready(c, now)
 		}
 	case syscall.EINPROGRESS:
 		c.state = ecConnecting
@@ -253,6 +360,7 @@ func (e *epollEngine) closeConn(c *econn) {
 	if c.state == ecBusy {
 		e.inflight--
 	}
+	c.queued = false
 	if c.fd >= 0 {
 		syscall.Close(c.fd) // also removes it from the epoll set
 		c.fd = -1
@@ -272,27 +380,42 @@ func (e *epollEngine) fail(c *econn, now time.Duration, kind errKind) {
 	}
 }
 
-// send writes c's next request, or leaves c idle when the budget is spent.
-func (e *epollEngine) send(c *econn, now time.Duration) {
-	if !e.spent {
-		if c.vis == nil {
-			c.t = c.group[c.next%len(c.group)]
-			c.next++
-			c.wire, c.page = c.t.wire, false
-		} else {
-			var kind Kind
-			c.t = c.group[0]
-			c.wire, kind = c.vis.next(c.t)
-			c.page = kind == Page
-		}
+// ready chooses c's next request and sends it: at once in the closed loop
+// (and for a workload's images), when due in the open loop.
+func (e *epollEngine) ready(c *econn, now time.Duration) {
+	c.state = ecIdle
+	if e.spent {
+		return
 	}
+	if c.vis == nil {
+		c.t = c.group[c.next%len(c.group)]
+		c.next++
+		c.wire, c.page, c.paced = c.t.wire, false, true
+	} else {
+		var kind Kind
+		c.t = c.group[0]
+		c.wire, kind = c.vis.next(c.t)
+		c.page, c.paced = kind == Page, kind != Asset
+	}
+	if !e.open || !c.paced {
+		e.transmit(c, now, now)
+		return
+	}
+	c.queued = true
+	e.idle = append(e.idle, c)
+	e.dispatch(now)
+}
+
+// transmit sends c's chosen request, due at start; it leaves c idle when
+// the Requests budget is spent.
+func (e *epollEngine) transmit(c *econn, start, now time.Duration) {
 	if e.spent || !e.run.take() {
 		e.spent = true
 		c.state = ecIdle
 		return
 	}
 	c.p.reset()
-	c.state, c.start, c.read, c.woff = ecBusy, now, 0, 0
+	c.state, c.start, c.sent, c.read, c.woff = ecBusy, start, now, 0, 0
 	e.inflight++
 	e.rec.bytesOut += int64(len(c.wire))
 	e.write(c, now)
@@ -330,7 +453,7 @@ func (e *epollEngine) handle(c *econn, events uint32) {
 			return
 		}
 		if e.register(c, syscall.EPOLLIN, syscall.EPOLL_CTL_MOD) {
-			e.send(c, now)
+			e.ready(c, now)
 		}
 	case ecBusy:
 		if events&syscall.EPOLLOUT != 0 && c.woff < len(c.wire) {
@@ -405,5 +528,5 @@ func (e *epollEngine) complete(c *econn) {
 		}
 		return
 	}
-	e.send(c, now)
+	e.ready(c, now)
 }

@@ -11,13 +11,13 @@
 //     each one's latency is counted from when it was due, not when it could
 //     be sent, like wrk2 and vegeta. A stall then shows in full.
 //
-// Two clients (engines) send the requests. On Linux, a closed loop with
-// keep-alive runs on one goroutine that owns an epoll instance and
-// non-blocking sockets, reading only ready sockets and allocating nothing per
-// request: the design of wrk, and the only one measured on a 2-core machine
-// to match wrk's throughput per CPU second (see shared/MEASUREMENTS.md).
-// Everything else (open loop, no keep-alive, other systems) runs on a
-// goroutine per connection over net.Conn with the same lean parser.
+// Two clients (engines) send the requests. On Linux, with keep-alive, one
+// goroutine owns an epoll instance and non-blocking sockets, reading only
+// ready sockets and allocating nothing per request: the design of wrk (and
+// wrk2 for the open loop), and the only one measured on a 2-core machine to
+// match wrk's throughput per CPU second (see shared/MEASUREMENTS.md).
+// Everything else (no keep-alive, other systems, Options.Portable) runs on
+// a goroutine per connection over net.Conn with the same lean parser.
 //
 // The package speaks HTTP to URLs and knows nothing of the servers it loads.
 package loadgen
@@ -373,7 +373,7 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 
 	run := newRunState(ctx, &opts)
 	stopProgress := run.startProgress()
-	useEpoll := epollAvailable && !opts.Portable && opts.Rate == 0 && !opts.NoKeepAlive
+	useEpoll := epollAvailable && !opts.Portable && !opts.NoKeepAlive
 	if useEpoll {
 		s.Engine = "epoll"
 		rec.Results.CPU.ClientCoreLimit = 1

@@ -311,22 +311,24 @@ func BenchmarkPhotosOverHTTP(b *testing.B) {
 // TestPhotosOpenLoop paces page views and posts at the rate; the images of
 // each page follow it at once.
 func TestPhotosOpenLoop(t *testing.T) {
-	srv := httptest.NewServer(&site{})
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	w := mustPhotos(t, workload.Photos{Seed: 1, Users: 100, LoginShare: 0.1})
-	rec, err := loadgen.Run(context.Background(), loadgen.Options{
-		Targets: []*url.URL{u}, Connections: 4, Rate: 100, Duration: time.Second, Workload: w,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rec.Results
-	posts := r.Status["303"] // logins and comments redirect
-	if paced := r.PageViews + posts; paced < 90 || paced > 101 {
-		t.Errorf("%d page views and posts in 1 s at 100/s", paced)
-	}
-	if r.Requests <= r.PageViews+posts {
-		t.Errorf("%d requests for %d page views: no images", r.Requests, r.PageViews)
+	for _, portable := range []bool{false, true} {
+		srv := httptest.NewServer(&site{})
+		defer srv.Close()
+		u, _ := url.Parse(srv.URL)
+		w := mustPhotos(t, workload.Photos{Seed: 1, Users: 100, LoginShare: 0.1})
+		rec, err := loadgen.Run(context.Background(), loadgen.Options{
+			Targets: []*url.URL{u}, Connections: 4, Rate: 100, Duration: time.Second, Workload: w, Portable: portable,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rec.Results
+		posts := r.Status["303"] // logins and comments redirect
+		if paced := r.PageViews + posts; paced < 90 || paced > 101 {
+			t.Errorf("portable=%v: %d page views and posts in 1 s at 100/s", portable, paced)
+		}
+		if r.Requests <= r.PageViews+posts {
+			t.Errorf("portable=%v: %d requests for %d page views: no images", portable, r.Requests, r.PageViews)
+		}
 	}
 }
