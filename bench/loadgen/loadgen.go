@@ -51,7 +51,9 @@ type Options struct {
 	NoKeepAlive bool
 	// Duration stops the run after this long; Requests stops it after that
 	// many requests. With neither, the run lasts 10 s; with both, it stops
-	// at whichever comes first.
+	// at whichever comes first. At the end, a closed loop abandons the
+	// requests in flight (as wrk does); an open loop waits for them, up to
+	// Timeout, so that a stall at the end still shows.
 	Duration time.Duration
 	Requests int64
 	// Timeout bounds each request, connecting included. Zero means 20 s.
