@@ -1,0 +1,385 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"html"
+	"image"
+	_ "image/png"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixture is a real "scalelab lab --quick" run (2,000 users, 3 repeats of
+// 3 s per stage, on a 2-core VM), its per-second histograms dropped.
+const fixture = "testdata/run.json"
+
+func mustLoad(tb testing.TB) *driver.Run {
+	tb.Helper()
+	run, err := report.Load(fixture)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return run
+}
+
+func TestChartsAreValidImagesOfSlideSize(t *testing.T) {
+	run := mustLoad(t)
+	charts := report.Charts(run)
+	var names []string
+	for _, c := range charts {
+		names = append(names, c.Name)
+	}
+	if got, want := strings.Join(names, ","), "throughput,magnitudes,latency,timeline"; got != want {
+		t.Fatalf("charts %s, want %s", got, want)
+	}
+	for _, c := range charts {
+		png, err := c.PNG()
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		cfg, format, err := image.DecodeConfig(bytes.NewReader(png))
+		if err != nil {
+			t.Fatalf("%s.png: %v", c.Name, err)
+		}
+		if format != "png" || cfg.Width != 1600 || cfg.Height != 900 {
+			t.Errorf("%s.png: %s %dx%d, want png 1600x900", c.Name, format, cfg.Width, cfg.Height)
+		}
+		svg, err := c.SVG()
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		w, h := svgSize(t, c.Name, svg)
+		if w != "720pt" || h != "405pt" {
+			t.Errorf("%s.svg: %s x %s, want 720pt x 405pt", c.Name, w, h)
+		}
+	}
+}
+
+// svgSize parses a whole SVG document and returns its root's size.
+func svgSize(t *testing.T, name string, b []byte) (w, h string) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(b))
+	var root struct {
+		XMLName xml.Name
+		Width   string `xml:"width,attr"`
+		Height  string `xml:"height,attr"`
+	}
+	if err := d.Decode(&root); err != nil {
+		t.Fatalf("%s.svg: not valid XML: %v", name, err)
+	}
+	if root.XMLName.Local != "svg" {
+		t.Fatalf("%s.svg: root element %q", name, root.XMLName.Local)
+	}
+	return root.Width, root.Height
+}
+
+// TestThroughputSVGGolden pins the text of one chart: any change to how
+// charts are drawn shows in review as a diff of testdata/throughput.svg.
+// Refresh it with: go test ./bench/report -run Golden -update
+func TestThroughputSVGGolden(t *testing.T) {
+	run := mustLoad(t)
+	var svg []byte
+	for _, c := range report.Charts(run) {
+		if c.Name == "throughput" {
+			var err error
+			if svg, err = c.SVG(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	golden := filepath.Join("testdata", "throughput.svg")
+	if *update {
+		if err := os.WriteFile(golden, svg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(svg, want) {
+		t.Errorf("throughput.svg differs from %s (%d bytes, want %d): run with -update if the change is meant", golden, len(svg), len(want))
+	}
+}
+
+func TestWriteIsDeterministic(t *testing.T) {
+	a, b := writeFixture(t), writeFixture(t)
+	for _, name := range []string{"throughput.png", "latency.svg", "timeline.png", "report.html", "report.md"} {
+		x, _ := os.ReadFile(filepath.Join(a, name))
+		y, _ := os.ReadFile(filepath.Join(b, name))
+		if len(x) == 0 || !bytes.Equal(x, y) {
+			t.Errorf("%s: two drawings of one record differ (or are empty)", name)
+		}
+	}
+}
+
+// writeFixture writes the fixture's report into a new folder.
+func writeFixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := report.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 10 {
+		t.Errorf("wrote %d files, want 10 (4 charts x 2 formats, report.html, report.md): %v", len(files), files)
+	}
+	return dir
+}
+
+var imgSrc = regexp.MustCompile(`<img [^>]*src="([^"]*)"`)
+
+func TestReportTellsEveryStageBesideTheTalk(t *testing.T) {
+	dir := writeFixture(t)
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		// every stage of the run
+		"Stage 0 — the baselines", "Stage 1 — CGI", "Stage 2 — app server", "Stage 3 — load-balanced",
+		"Stage 4 — cached", "Stage 4 without its index",
+		// this run's numbers and pages a day (23,088 req/s x 86,400)
+		"23,088", "2.0 billion",
+		// the machine
+		"Intel(R) Xeon(R) Processor", "2026-11-28 16:11",
+	} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	// The talk's figures, in both reports' table cells.
+	for _, talk := range []string{"23", "139", "217", "616", "1,750", "28"} {
+		cell := "<td>" + talk + "</td>"
+		if talk == "1,750" || talk == "616" {
+			cell = talk
+		}
+		if !strings.Contains(string(page), cell) {
+			t.Errorf("report.html lacks the talk's %s (%q)", talk, cell)
+		}
+		if !strings.Contains(string(md), talk) {
+			t.Errorf("report.md lacks the talk's %s", talk)
+		}
+	}
+	// Every image is embedded and decodes: nothing to break when the
+	// file is mailed on its own.
+	srcs := imgSrc.FindAllStringSubmatch(string(page), -1)
+	if len(srcs) != 4 {
+		t.Errorf("report.html has %d images, want 4", len(srcs))
+	}
+	for _, m := range srcs {
+		// The attribute is HTML-escaped ("+" is "&#43;"), as a browser reads it.
+		data, ok := strings.CutPrefix(html.UnescapeString(m[1]), "data:image/png;base64,")
+		if !ok {
+			t.Errorf("image %.40q is not an embedded PNG", m[1])
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			t.Errorf("image: %v", err)
+			continue
+		}
+		if _, _, err := image.DecodeConfig(bytes.NewReader(b)); err != nil {
+			t.Errorf("image: %v", err)
+		}
+	}
+	// report.md links the PNG files beside it.
+	links := regexp.MustCompile(`!\[[^\]]*\]\(([^)]+)\)`).FindAllStringSubmatch(string(md), -1)
+	if len(links) != 4 {
+		t.Errorf("report.md has %d images, want 4", len(links))
+	}
+	for _, m := range links {
+		if _, err := os.Stat(filepath.Join(dir, m[1])); err != nil {
+			t.Errorf("report.md: broken image %s: %v", m[1], err)
+		}
+	}
+}
+
+func TestReportWarns(t *testing.T) {
+	run := mustLoad(t)
+	run.Complete = false
+	run.Results[3].Errors = 7 // stage 1
+	run.Results[4].Verification = "GET /user/3: 500, want 200"
+	sat := *run.Results[5].Records[0]
+	sat.Results.CPU.ClientCores, sat.Results.CPU.ClientCoreLimit = 1, 1
+	run.Results[5].Records[0] = &sat
+	dir := t.TempDir()
+	if _, err := report.WriteRun(run, dir); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	for _, want := range []string{
+		"the run is incomplete",
+		"stage 1 CGI: 7 errors",
+		"verification failed, so the stage was not measured: GET /user/3: 500, want 200",
+		"this is a ceiling of the tool, not of the server",
+	} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks the warning %q", want)
+		}
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks the warning %q", want)
+		}
+	}
+}
+
+func TestBadInputNamesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt")
+	os.Mkdir(corrupt, 0o755)
+	os.WriteFile(filepath.Join(corrupt, "run.json"), []byte(`{"version": 1, "results": [`), 0o644)
+	future := filepath.Join(dir, "future")
+	os.Mkdir(future, 0o755)
+	os.WriteFile(filepath.Join(future, "run.json"), []byte(`{"version": 99}`), 0o644)
+	for _, tc := range []struct {
+		path, want string
+	}{
+		// a folder with no run.json
+		{dir, filepath.Join(dir, "run.json") + ": no such file"},
+		// no such folder
+		{filepath.Join(dir, "nope"), filepath.Join(dir, "nope") + ": no such file"},
+		// truncated JSON
+		{corrupt, filepath.Join(corrupt, "run.json")},
+		// another version of the record
+		{future, "record version 99"},
+	} {
+		_, err := report.Write(tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Write(%s) = %v, want an error with %q", tc.path, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("Write(%s): error is not one line: %q", tc.path, err)
+		}
+	}
+}
+
+func TestMergeFiles(t *testing.T) {
+	run := mustLoad(t)
+	dir := t.TempDir()
+	var paths []string
+	var want int64
+	for i, rec := range run.Results[4].Records {
+		p := filepath.Join(dir, "client"+string(rune('a'+i))+".json")
+		if err := rec.WriteFile(p); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+		want += rec.Results.Requests
+	}
+	m, err := report.MergeFiles(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Results.Requests; got != want {
+		t.Errorf("merged requests = %d, want %d", got, want)
+	}
+	if m.Results.Latency.P99Ms <= 0 {
+		t.Errorf("merged p99 = %g, want the merged histogram's", m.Results.Latency.P99Ms)
+	}
+	// A run.json is not a load-generator record.
+	if _, err := report.MergeFiles(paths[0], fixture); err == nil || !strings.Contains(err.Error(), fixture) {
+		t.Errorf("MergeFiles(record, run.json) = %v, want an error naming %s", err, fixture)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte("{"), 0o644)
+	if _, err := report.MergeFiles(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("MergeFiles(corrupt) = %v, want an error naming %s", err, bad)
+	}
+}
+
+// runWith is a run of one stage measured with the given repeats.
+func runWith(rps ...float64) *driver.Run {
+	med := rps[len(rps)/2]
+	return &driver.Run{Version: driver.RecordVersion, Results: []driver.Result{{Stage: "2", Name: "app server", Tool: report.BuiltinTool, RPS: med, RPSRuns: rps}}}
+}
+
+func TestCompareJudgesNoise(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		a, b   *driver.Run
+		beyond bool
+		method string
+	}{
+		// 5 and 5 repeats apart: the test can and does reject.
+		{"five apart", runWith(100, 101, 102, 103, 104), runWith(110, 111, 112, 113, 114), true, "Mann-Whitney U, p=0.008"},
+		// 5 and 5 interleaved: no difference.
+		{"five mixed", runWith(100, 102, 104, 106, 108), runWith(101, 103, 105, 107, 109), false, "Mann-Whitney U, p=0.690"},
+		// 3 and 3 can never reach p < 0.05: the ranges decide, and say so.
+		{"three apart", runWith(100, 101, 102), runWith(110, 111, 112), true, "ranges apart (3 vs 3 repeats)"},
+		{"three overlap", runWith(100, 105, 110), runWith(108, 112, 115), false, "ranges overlap (3 vs 3 repeats)"},
+		// one repeat: nothing can be said.
+		{"one", runWith(100), runWith(200), false, "one repeat: no noise estimate"},
+	} {
+		cs := report.Compare(tc.a, tc.b)
+		if len(cs) != 1 {
+			t.Fatalf("%s: %d comparisons, want 1", tc.name, len(cs))
+		}
+		c := cs[0]
+		if c.Beyond != tc.beyond || c.Method != tc.method {
+			t.Errorf("%s: beyond=%v (%s), want %v (%s)", tc.name, c.Beyond, c.Method, tc.beyond, tc.method)
+		}
+	}
+}
+
+func TestCompareRunWithItself(t *testing.T) {
+	run := mustLoad(t)
+	cs := report.Compare(run, run)
+	if len(cs) != len(run.Results) {
+		t.Fatalf("%d comparisons, want %d", len(cs), len(run.Results))
+	}
+	var out bytes.Buffer
+	if err := report.WriteComparison(&out, "a", "b", cs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Ratio != 1 || c.Beyond {
+			t.Errorf("%s: ratio %g beyond %v, want 1 and within noise", c.Label, c.Ratio, c.Beyond)
+		}
+	}
+	if !strings.Contains(out.String(), "stage 4 cached") || !strings.Contains(out.String(), "~ within noise") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	png, err := report.CompareChart(run, run, "a", "b", cs).PNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(png)); err != nil || cfg.Width != 1600 {
+		t.Errorf("compare.png: %v %+v", err, cfg)
+	}
+}
+
+// The fixture must stay a record the driver reads.
+func TestFixtureIsARunRecord(t *testing.T) {
+	b, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Version int }
+	if err := json.Unmarshal(b, &v); err != nil || v.Version != driver.RecordVersion {
+		t.Fatalf("fixture version %d (%v), want %d", v.Version, err, driver.RecordVersion)
+	}
+}
