@@ -302,15 +302,20 @@ func newSessionID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// pageParam reads ?page=N: 1 when absent, ok=false when not a positive
-// number.
-func pageParam(r *http.Request) (int, bool) {
+// pageNumber reads ?page=N (1 when absent). It answers a malformed
+// number with 400 and an absurd one with 404 itself, and then returns false.
+func (s *Site) pageNumber(w http.ResponseWriter, r *http.Request) (int, bool) {
 	v := r.URL.Query().Get("page")
 	if v == "" {
 		return 1, true
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
+		s.fail(w, r, http.StatusBadRequest, "The page number must be a positive whole number.")
+		return 0, false
+	}
+	if n > maxPage {
+		s.fail(w, r, http.StatusNotFound, "There is no such page.")
 		return 0, false
 	}
 	return n, true
@@ -336,13 +341,8 @@ func (s *Site) userPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "There is no such user.")
 		return
 	}
-	n, ok := pageParam(r)
+	n, ok := s.pageNumber(w, r)
 	if !ok {
-		s.fail(w, r, http.StatusBadRequest, "The page number must be a positive whole number.")
-		return
-	}
-	if n > maxPage {
-		s.fail(w, r, http.StatusNotFound, "There is no such page.")
 		return
 	}
 	u, err := s.cfg.Store.UserByName(r.Context(), name)
@@ -385,13 +385,8 @@ func (s *Site) tagPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "There is no such tag.")
 		return
 	}
-	n, ok := pageParam(r)
+	n, ok := s.pageNumber(w, r)
 	if !ok {
-		s.fail(w, r, http.StatusBadRequest, "The page number must be a positive whole number.")
-		return
-	}
-	if n > maxPage {
-		s.fail(w, r, http.StatusNotFound, "There is no such page.")
 		return
 	}
 	p := s.newPage(r, "Tagged "+tag)

@@ -202,13 +202,18 @@ func (s *Stage) URL() string { return "http://" + s.Addr }
 
 // Close stops nginx, then the instances.
 func (s *Stage) Close(context.Context) error {
-	var errs []error
-	if s.nginx != nil {
-		errs = append(errs, s.nginx.Stop())
-		if s.Lab != nil && s.nginx.Process() != nil {
-			s.Lab.Forget(s.nginx.Process())
-		}
+	return errors.Join(StopNginx(s.nginx, s.Lab), s.Instances.Stop())
+}
+
+// StopNginx stops a stage's nginx (if started) and removes its record
+// from the lab (if any).
+func StopNginx(n *infra.Nginx, lab *infra.Lab) error {
+	if n == nil {
+		return nil
 	}
-	errs = append(errs, s.Instances.Stop())
-	return errors.Join(errs...)
+	err := n.Stop()
+	if lab != nil && n.Process() != nil {
+		lab.Forget(n.Process())
+	}
+	return err
 }

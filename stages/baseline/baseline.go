@@ -26,6 +26,7 @@ import (
 
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/stages/appserver"
+	"github.com/scalelab/scalelab/stages/balanced"
 )
 
 var page = template.Must(template.New("baseline").Parse(`<!DOCTYPE html>
@@ -171,11 +172,6 @@ func (s *Stage) Close(ctx context.Context) error {
 	if s.pool != nil {
 		s.pool.Close()
 	}
-	if s.nginx != nil {
-		errs = append(errs, s.nginx.Stop())
-		if s.Lab != nil && s.nginx.Process() != nil {
-			s.Lab.Forget(s.nginx.Process())
-		}
-	}
+	errs = append(errs, balanced.StopNginx(s.nginx, s.Lab))
 	return errors.Join(errs...)
 }

@@ -83,13 +83,5 @@ func (s *Stage) URL() string { return "http://" + s.Addr }
 
 // Close stops nginx, then the FastCGI process.
 func (s *Stage) Close(context.Context) error {
-	var errs []error
-	if s.nginx != nil {
-		errs = append(errs, s.nginx.Stop())
-		if s.Lab != nil && s.nginx.Process() != nil {
-			s.Lab.Forget(s.nginx.Process())
-		}
-	}
-	errs = append(errs, s.app.Stop())
-	return errors.Join(errs...)
+	return errors.Join(balanced.StopNginx(s.nginx, s.Lab), s.app.Stop())
 }
