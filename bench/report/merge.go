@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 
+	"github.com/scalelab/scalelab/bench/driver"
 	"github.com/scalelab/scalelab/bench/record"
 )
 
@@ -17,6 +18,9 @@ func MergeFiles(paths ...string) (*record.Record, error) {
 	}
 	var recs []*record.Record
 	for _, p := range paths {
+		if _, err := driver.ReadRun(p); err == nil {
+			return nil, fmt.Errorf("merge: %s is a run's record (run.json), not a load-generator record (written by scalelab load --out)", p)
+		}
 		r, err := record.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("merge: %w", err)

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scalelab/scalelab/bench/report"
+)
+
+// runDir copies the report package's fixture run into a new run folder.
+func runDir(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../bench/report/testdata/run.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestPlotCompareMergeCLI(t *testing.T) {
+	dir := runDir(t)
+	missing := filepath.Join(t.TempDir(), "nope")
+	corrupt := t.TempDir()
+	os.WriteFile(filepath.Join(corrupt, "run.json"), []byte("{"), 0o644)
+
+	rec, err := report.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recA, recB := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	rec.Results[4].Records[0].WriteFile(recA)
+	rec.Results[4].Records[1].WriteFile(recB)
+	merged := filepath.Join(dir, "merged.json")
+	cmpOut := filepath.Join(t.TempDir(), "cmp")
+
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string // a part of stdout, or of stderr when code != 0
+	}{
+		// plot writes the charts and the report into the run folder
+		{[]string{"plot", dir}, 0, filepath.Join(dir, "report.html")},
+		// bad input: one line naming the file, exit 1
+		{[]string{"plot", missing}, 1, missing + ": no such file"},
+		{[]string{"plot", corrupt}, 1, filepath.Join(corrupt, "run.json")},
+		// bad usage: exit 2
+		{[]string{"plot"}, 2, "plot takes one run folder"},
+		{[]string{"compare", dir}, 2, "compare takes two run folders"},
+		{[]string{"merge"}, 2, "merge takes one or more record files"},
+		// compare: the table and the chart
+		{[]string{"compare", dir, dir, "--out", cmpOut}, 0, "~ within noise"},
+		{[]string{"compare", dir, missing}, 1, missing},
+		// merge: two records into one; a run.json is refused by name
+		{[]string{"merge", recA, recB, "--out", merged}, 0, "merged 2 records into " + merged},
+		{[]string{"merge", recA, filepath.Join(dir, "run.json")}, 1, "not a load-generator record"},
+	} {
+		r := run(t, nil, tc.args...)
+		out := r.stdout
+		if tc.code != 0 {
+			out = r.stderr
+			if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+				t.Errorf("scalelab %s: error is %d lines, want one: %q", strings.Join(tc.args, " "), n+1, r.stderr)
+			}
+		}
+		if r.code != tc.code || !strings.Contains(out, tc.stdout) {
+			t.Errorf("scalelab %s: exit %d, want %d with %q\nstdout: %s\nstderr: %s", strings.Join(tc.args, " "), r.code, tc.code, tc.stdout, r.stdout, r.stderr)
+		}
+	}
+	for _, f := range []string{"throughput.png", "throughput.svg", "latency.png", "magnitudes.svg", "timeline.png", "report.html", "report.md"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("plot: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cmpOut, "compare.png")); err != nil {
+		t.Errorf("compare: %v", err)
+	}
+	if _, err := os.Stat(merged); err != nil {
+		t.Errorf("merge: %v", err)
+	}
+}
