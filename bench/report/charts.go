@@ -140,7 +140,8 @@ func addBars(p *plot.Plot, b *bars, names []string) {
 		cat, val = &p.Y, &p.X
 		top = hi * 6 // the value is written to the right of the bar
 	}
-	logAxis(val, decadeBelow(lo*0.9), top)
+	// A third of the smallest value: the shortest bar is still a bar.
+	logAxis(val, decadeBelow(lo/3), top)
 	cat.Tick.Marker = categoryTicks(names)
 	cat.Min, cat.Max = -0.6, float64(len(names))-0.4
 	cat.Tick.Length = 0
