@@ -23,8 +23,10 @@ type row struct {
 	Talk, TalkSpeedup, TalkPrev float64
 	P50, P99                    float64
 	Errors                      int64
-	Verification                string
-	Warnings                    []string
+	// Verification is "passed", "skipped" or "failed": the failure itself
+	// is among the warnings, too long for a table cell.
+	Verification string
+	Warnings     []string
 }
 
 // rows lists every result of the run: the baselines, then each stage in
@@ -59,7 +61,7 @@ func rows(run *driver.Run) []row {
 	var out []row
 	for _, x := range xs {
 		r := row{Stage: x.Stage, Label: longName(x), Tool: x.Tool, RPS: x.RPS, Repeats: len(x.RPSRuns),
-			P50: x.P50Ms, P99: x.P99Ms, Errors: x.Errors, Verification: x.Verification, Warnings: warnings(x)}
+			P50: x.P50Ms, P99: x.P99Ms, Errors: x.Errors, Verification: verdict(x.Verification), Warnings: warnings(x)}
 		r.Lo, r.Hi = spread(x)
 		if base := run.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 && x.Stage != "0" {
 			r.Speedup = x.RPS / base
@@ -78,6 +80,14 @@ func rows(run *driver.Run) []row {
 		out = append(out, r)
 	}
 	return out
+}
+
+func verdict(v string) string {
+	switch v {
+	case "passed", "skipped", "":
+		return v
+	}
+	return "failed"
 }
 
 // Formatting shared by both reports; a dash stands for "none".
