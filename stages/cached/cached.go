@@ -19,7 +19,15 @@ import (
 //go:embed nginx.conf.tmpl
 var nginxTemplate string
 
-var tmpl = template.Must(template.New("stage4").Parse(nginxTemplate))
+// Template is stage 4's nginx config (the http body): the lab renders it
+// for its private nginx, and for docker-compose's nginx (deploy/).
+var Template = template.Must(template.New("stage4").Parse(nginxTemplate))
+
+// Vars are what Template needs besides Listen and Instances: memcached's
+// host:port, and the folders of the image pool and of style.css.
+func Vars(memcached, images, static string) map[string]any {
+	return map[string]any{"Memcached": memcached, "Images": images, "Static": static}
+}
 
 // New returns stage 4 built on stage 3's topology: the app servers cache
 // (--cache) and keep sessions in memcached; nginx gets stage 4's config.
@@ -38,7 +46,7 @@ func New(st balanced.Stage, memcached string) (*balanced.Stage, error) {
 	}
 	staticAbs, _ := filepath.Abs(static)
 	st.Args = append(st.Args, "--cache", "--sessions", "memcached")
-	st.Template = tmpl
-	st.Vars = map[string]any{"Memcached": memcached, "Images": images, "Static": staticAbs}
+	st.Template = Template
+	st.Vars = Vars(memcached, images, staticAbs)
 	return &st, nil
 }
