@@ -29,6 +29,7 @@ type benchOptions struct {
 	NoIndex     bool
 	NoVerify    bool
 	Out         string
+	Sweep       []int
 }
 
 func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
@@ -43,6 +44,7 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
 	f.StringSliceVar(&o.Tools, "tool", nil, "also load the front page with ab and/or wrk (ab,wrk), parsed into the same record")
 	f.BoolVar(&o.NoVerify, "no-verify", false, "measure without checking the stage's pages against stage 2 first")
 	f.StringVar(&o.Out, "out", "results", "folder under which the run's folder <UTC time>-<host> is made")
+	f.IntSliceVar(&o.Sweep, "sweep", nil, "also measure each stage at these connection counts (e.g. 1,4,16,64,256): throughput against concurrency")
 }
 
 func (o *benchOptions) validate() error {
@@ -65,6 +67,11 @@ func (o *benchOptions) validate() error {
 			return usagef("--tool takes ab or wrk, got %q", t)
 		}
 	}
+	for _, c := range o.Sweep {
+		if c < 1 {
+			return usagef("--sweep takes connection counts of 1 or more, got %d", c)
+		}
+	}
 	if o.Rate > 0 {
 		o.Connections = 0
 	}
@@ -85,7 +92,8 @@ STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
 --no-index runs it without the secondary indexes (restored afterwards).`,
 		Example: `  scalelab bench 2
   scalelab bench cached --connections 64 --duration 20s --repeat 3
-  scalelab bench 4 --no-index --tool ab,wrk`,
+  scalelab bench 4 --no-index --tool ab,wrk
+  scalelab bench 2 --sweep 1,4,16,64,256 --duration 5s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("bench takes one stage: 0, 1, 1f, 2, 3, 4 or baseline, cgi, fastcgi, appserver, balanced, cached")
@@ -182,7 +190,7 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 	dopts := driver.Options{
 		Exe: exe, State: g.State, Lab: lab, Users: ds.Users, Seed: ds.Seed,
 		Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup, Repeat: o.Repeat,
-		Tools: o.Tools, Results: o.Out, Stdout: out, SkipVerify: o.NoVerify,
+		Tools: o.Tools, Results: o.Out, Stdout: out, SkipVerify: o.NoVerify, Sweep: o.Sweep,
 	}
 	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
 	if dir != "" {

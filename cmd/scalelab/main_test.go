@@ -5,7 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
@@ -381,5 +386,114 @@ func TestBenchRefusesAStalePage(t *testing.T) {
 	rec, err := driver.ReadRun(runs[0])
 	if err != nil || len(rec.Results) != 1 || rec.Results[0].Requests != 0 || rec.Complete {
 		t.Errorf("record of the refused stage: %+v, %v", rec, err)
+	}
+}
+
+// startServing runs "scalelab serve ARGS" and returns its URL once it serves.
+func startServing(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd, stdout, stderr := scalelab(nil, append([]string{"serve"}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+	})
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if rest, ok := strings.CutPrefix(line, "serving "); ok {
+				url, _, _ := strings.Cut(rest, " ")
+				return url
+			}
+		}
+	}
+	t.Fatalf("serve %v printed no URL: %s %s", args, stdout, stderr)
+	return ""
+}
+
+// A stage 3 spread over "hosts": two app servers on other loopback
+// addresses (127.0.0.2, 127.0.0.3), nginx on 127.0.0.1 balancing over them.
+func TestStage3AcrossHosts(t *testing.T) {
+	dir := stateDir(t)
+	r := run(t, nil, "seed", "--users", "200", "--state", dir)
+	needServices(t, r)
+	if r.code != 0 {
+		t.Fatalf("seed: %+v", r)
+	}
+	port, _ := infra.FreePort()
+	var hosts []string
+	for _, ip := range []string{"127.0.0.2", "127.0.0.3"} {
+		addr := fmt.Sprintf("%s:%d", ip, port)
+		startServing(t, "app", "--addr", addr, "--state", dir)
+		hosts = append(hosts, addr)
+	}
+	front, _ := infra.FreePort()
+	url := startServing(t, "3", "--upstream", strings.Join(hosts, ","), "--addr", fmt.Sprintf("127.0.0.1:%d", front), "--state", dir)
+	c := newCookieClient()
+	if err := login(c, url, "user000007"); err != nil {
+		t.Fatal(err)
+	}
+	pids := map[string]bool{}
+	for i := 0; i < 20; i++ {
+		resp, err := c.Get(url + "/p/2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		pids[resp.Header.Get("X-App-Pid")] = true
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "Signed in as") {
+			t.Fatalf("request %d: %d, signed in: %v", i, resp.StatusCode, strings.Contains(string(body), "Signed in as"))
+		}
+	}
+	if len(pids) != 2 {
+		t.Errorf("20 requests reached %d app servers, want the 2 hosts: %v", len(pids), pids)
+	}
+	if r := run(t, nil, "serve", "3", "--upstream", "10.0.0.1:8080", "--state", dir); r.code != 2 {
+		t.Errorf("a non-loopback upstream without --allow-remote: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+func newCookieClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
+}
+
+func login(c *http.Client, base, name string) error {
+	resp, err := c.PostForm(base+"/login", neturl.Values{"name": {name}, "password": {"pw-" + name}})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 { // the redirect to the front page was followed
+		return fmt.Errorf("login: %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// A load split over two generator processes merges, histograms and all,
+// into one record with both totals.
+func TestDistributedLoadMerges(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	for i, n := range []string{"300", "500"} {
+		r := run(t, nil, "load", srv.URL, "--requests", n, "--connections", "4", "--out", filepath.Join(dir, fmt.Sprintf("part%d.json", i)))
+		if r.code != 0 {
+			t.Fatalf("load %d: %+v", i, r)
+		}
+	}
+	merged := filepath.Join(dir, "merged.json")
+	r := run(t, nil, "merge", filepath.Join(dir, "part0.json"), filepath.Join(dir, "part1.json"), "--out", merged)
+	if r.code != 0 {
+		t.Fatalf("merge: %+v", r)
+	}
+	rec, err := record.ReadFile(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Results.Requests != 800 || rec.Results.Latency.Hist.TotalCount() != 800 {
+		t.Errorf("merged record: %d requests, histogram of %d, want 800", rec.Results.Requests, rec.Results.Latency.Hist.TotalCount())
 	}
 }

@@ -34,6 +34,12 @@ type serveOptions struct {
 	Sessions string
 	// NoIndex runs the stage without the secondary indexes (restored after).
 	NoIndex bool
+	// Upstream lists app servers on other hosts for stages 3 and 4.
+	Upstream []string
+	// AllowRemote permits non-loopback addresses in --addr and --upstream.
+	AllowRemote bool
+	// Cache makes "serve app" cache (for a stage 4 spread over hosts).
+	Cache bool
 	// ReadyFile, if set, receives the stage's URLs as JSON once it serves:
 	// how the driver, which runs serve as a child process, learns them.
 	ReadyFile string
@@ -51,6 +57,7 @@ var stageNames = map[string]string{
 	"2": "2", "appserver": "2",
 	"3": "3", "balanced": "3",
 	"4": "4", "cached": "4",
+	"app": "app",
 }
 
 func newServeCmd(g *globalOptions) *cobra.Command {
@@ -80,6 +87,9 @@ Stages:
   4, cached     stage 3 plus memcached caching of queries and pages; nginx
                 serves images from disk and anonymous pages from memcached
 
+  app           one app server of stage 3 or 4 in the foreground, for a host of
+                a stage spread over machines (see --upstream); --cache for 4
+
 --no-index drops the secondary indexes for the run and restores them when it
 ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 		Example: `  scalelab serve 1
@@ -106,8 +116,15 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 			if o.Sessions != "memcached" && o.Sessions != "memory" && o.Sessions != "db" {
 				return usagef("--sessions must be memcached, memory or db, got %q", o.Sessions)
 			}
-			if err := checkLoopbackAddr(o.Addr); err != nil {
-				return err
+			if !o.AllowRemote {
+				for _, a := range append([]string{o.Addr}, o.Upstream...) {
+					if err := checkLoopbackAddr(a); err != nil {
+						return err
+					}
+				}
+			}
+			if len(o.Upstream) > 0 && o.Stage != "3" && o.Stage != "4" {
+				return usagef("--upstream is for stages 3 and 4")
 			}
 			return runServe(cmd.Context(), g, o, cmd.OutOrStdout())
 		},
@@ -118,6 +135,9 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 	cmd.Flags().IntVar(&o.Instances, "instances", 0, "app servers of stages 3 and 4 (0: one per core)")
 	cmd.Flags().StringVar(&o.Sessions, "sessions", "memcached", "where stage 3 keeps sessions: memcached, memory or db")
 	cmd.Flags().BoolVar(&o.NoIndex, "no-index", false, "drop the secondary indexes for this run (restored when it ends)")
+	cmd.Flags().StringSliceVar(&o.Upstream, "upstream", nil, "stages 3 and 4: balance over these app servers (`host:port,...`, started with serve app) instead of starting them")
+	cmd.Flags().BoolVar(&o.AllowRemote, "allow-remote", false, "allow non-loopback addresses in --addr and --upstream (a lab spread over hosts)")
+	cmd.Flags().BoolVar(&o.Cache, "cache", false, "serve app: cache queries and pages in memcached (for stage 4)")
 	cmd.Flags().StringVar(&o.ReadyFile, "ready-file", "", "write the stage's URLs as JSON to this `file` once it serves")
 	cmd.Flags().MarkHidden("ready-file")
 	return cmd
@@ -129,7 +149,7 @@ func checkLoopbackAddr(addr string) error {
 		return usagef("bad --addr %q: %v", addr, err)
 	}
 	if !infra.IsLoopback(host) {
-		return usagef("--addr %q is not a loopback address: the lab serves on 127.0.0.0/8 or ::1 only", addr)
+		return usagef("%q is not a loopback address: the lab serves on 127.0.0.0/8 or ::1 unless --allow-remote is given", addr)
 	}
 	return nil
 }
@@ -215,6 +235,16 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		srv = st
 		fmt.Fprintf(out, "stage 1f (FastCGI): nginx (pid %d) in front of one FastCGI process (pid %d), GOMAXPROCS=1\n",
 			st.Nginx().Process().PID, st.App().PID)
+	case "app":
+		runtime.GOMAXPROCS(max(1, o.Procs))
+		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
+			Images: images, Sessions: o.Sessions, Cache: o.Cache}
+		if err := s.Open(ctx); err != nil {
+			return err
+		}
+		go func() { errc <- s.Serve() }()
+		srv = s
+		fmt.Fprintf(out, "one app server (sessions %s, cache %v), GOMAXPROCS=%d: add it to a stage with --upstream\n", o.Sessions, o.Cache, max(1, o.Procs))
 	case "2":
 		procs := o.Procs
 		if procs == 0 {
@@ -298,13 +328,14 @@ func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Se
 		Addr: o.Addr,
 		Dir:  filepath.Join(g.State, name),
 		Instances: balanced.Instances{
-			N:       n,
-			Command: func(args ...string) *exec.Cmd { return exec.Command(exe, append([]string{"appserver"}, args...)...) },
-			Args:    []string{"--sessions", o.Sessions},
-			Env:     []string{"DATABASE_URL=" + svc.DatabaseURL, "MEMCACHED_SERVERS=" + svc.MemcachedServers},
-			Images:  images,
-			Lab:     lab,
-			Prefix:  name,
+			N:        n,
+			Command:  func(args ...string) *exec.Cmd { return exec.Command(exe, append([]string{"appserver"}, args...)...) },
+			Args:     []string{"--sessions", o.Sessions},
+			Env:      []string{"DATABASE_URL=" + svc.DatabaseURL, "MEMCACHED_SERVERS=" + svc.MemcachedServers},
+			Images:   images,
+			Lab:      lab,
+			Prefix:   name,
+			External: o.Upstream,
 		},
 	}
 	if o.Stage == "3" {

@@ -51,6 +51,9 @@ type Instances struct {
 	Lab *infra.Lab
 	// Prefix names the processes ("stage3" gives stage3-app-1, …).
 	Prefix string
+	// External lists app servers that run elsewhere (other hosts, started
+	// with "scalelab serve app"): none is started, these are balanced over.
+	External []string
 	// NoHealthCheck skips waiting for /healthz (a FastCGI process does not
 	// speak HTTP; its stage checks it through nginx).
 	NoHealthCheck bool
@@ -62,6 +65,15 @@ type Instances struct {
 // Start starts the processes, each on a free loopback port with
 // GOMAXPROCS=1, and waits until every one answers /healthz.
 func (in *Instances) Start(ctx context.Context) error {
+	if len(in.External) > 0 {
+		in.Addrs = in.External
+		for _, a := range in.External {
+			if err := WaitHealthy(ctx, nil, "http://"+a+"/healthz", 10*time.Second); err != nil {
+				return fmt.Errorf("upstream %s: %w", a, err)
+			}
+		}
+		return nil
+	}
 	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
 		return err
 	}
@@ -119,7 +131,7 @@ func WaitHealthy(ctx context.Context, p *infra.Process, url string, timeout time
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not become healthy at %s: %w", p.Name, url, ctx.Err())
+			return fmt.Errorf("no healthy answer from %s: %w", url, ctx.Err())
 		case <-time.After(25 * time.Millisecond):
 		}
 	}
