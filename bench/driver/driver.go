@@ -91,6 +91,11 @@ type Options struct {
 	Stdout io.Writer
 	// SkipVerify measures without verifying first (--no-verify).
 	SkipVerify bool
+	// Sweep are connection counts at which each stage (not the
+	// baselines) is measured again after its main measurement, closed
+	// loop (--sweep 1,4,16,64,256): throughput against concurrency, where
+	// each stage saturates. Empty: no sweep.
+	Sweep []int
 }
 
 func (o *Options) check() error {
@@ -105,6 +110,11 @@ func (o *Options) check() error {
 	}
 	if o.Repeat < 1 {
 		o.Repeat = 1
+	}
+	for _, c := range o.Sweep {
+		if c < 1 {
+			return fmt.Errorf("%w: sweep connection counts must be 1 or more, got %d", bench.ErrUsage, c)
+		}
 	}
 	for _, t := range o.Tools {
 		if t != "ab" && t != "wrk" {
@@ -129,9 +139,13 @@ type Result struct {
 	Target      string  `json:"target,omitempty"`
 	Connections int     `json:"connections,omitempty"`
 	Rate        float64 `json:"rate,omitempty"`
-	DurationS   float64 `json:"duration_s"`
-	Requests    int64   `json:"requests"`
-	Errors      int64   `json:"errors"`
+	// Sweep marks a point of a concurrency sweep (Options.Sweep), made at
+	// Connections beside the stage's main result; tables and speed-ups
+	// use the main result.
+	Sweep     bool    `json:"sweep,omitempty"`
+	DurationS float64 `json:"duration_s"`
+	Requests  int64   `json:"requests"`
+	Errors    int64   `json:"errors"`
 	// RPS is the median of the repeats' requests per second; RPSRuns are
 	// the repeats themselves (the spread).
 	RPS       float64   `json:"rps"`
@@ -197,6 +211,16 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	}
 	r.Verification = verdict
 	results = append(results, r)
+	for _, c := range o.Sweep {
+		so := o
+		so.Connections, so.Rate = c, 0
+		sr, err := measure(ctx, so, st, run, []string{run.urls[0]}, "photos", ds)
+		if err != nil {
+			return results, err
+		}
+		sr.Sweep, sr.Verification = true, verdict
+		results = append(results, sr)
+	}
 	for _, tool := range o.Tools {
 		fr, err := foreign(ctx, o, tool, run.urls[0]+"/", dir, st, ds)
 		if err != nil {

@@ -47,6 +47,8 @@ type Settings struct {
 	Repeat      int      `json:"repeat"`
 	Tools       []string `json:"tools,omitempty"`
 	Workload    string   `json:"workload"`
+	// Sweep are the connection counts of a concurrency sweep, if any.
+	Sweep []int `json:"sweep,omitempty"`
 }
 
 // Machine is where the run was taken.
@@ -93,7 +95,7 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 	}
 	run := &Run{Version: RecordVersion, Started: started, Machine: m, Commit: gitCommit(),
 		Settings: Settings{Users: ds.Users, Photos: ds.Photos, Seed: ds.Seed, Connections: o.Connections, Rate: o.Rate,
-			DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Repeat: o.Repeat, Tools: o.Tools, Workload: "photos"}}
+			DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Repeat: o.Repeat, Tools: o.Tools, Workload: "photos", Sweep: o.Sweep}}
 	for _, st := range stages {
 		run.Settings.Stages = append(run.Settings.Stages, st.ID)
 	}
@@ -166,7 +168,7 @@ func writeAtomic(path string, b []byte) error {
 // speed-ups; zero if the run has none.
 func (r *Run) Stage1RPS(tool string) float64 {
 	for _, x := range r.Results {
-		if x.Stage == "1" && x.Tool == tool {
+		if x.Stage == "1" && x.Tool == tool && !x.Sweep {
 			return x.RPS
 		}
 	}
@@ -208,6 +210,9 @@ func (r *Run) benchfmt() []byte {
 			name += "_" + x.Page
 		}
 		name += "_" + strings.ReplaceAll(x.Tool, " ", "")
+		if x.Sweep {
+			name += fmt.Sprintf("_c%d", x.Connections)
+		}
 		for _, rps := range x.RPSRuns {
 			if rps <= 0 {
 				continue
