@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -43,6 +44,9 @@ func Charts(run *driver.Run) []Chart {
 	}
 	if len(latencySeries(run)) > 0 {
 		out = append(out, Chart{"latency", "Latency distribution per stage", latencyFigure(run)})
+	}
+	if len(sweeps(run)) > 0 {
+		out = append(out, Chart{"concurrency", "Throughput against concurrency: where each stage saturates", concurrencyFigure(run)})
 	}
 	if hasTimeline(run) {
 		out = append(out, Chart{"timeline", "Timeline of the run", timelineFigure(run)})
@@ -423,4 +427,106 @@ func (n *note) Plot(c draw.Canvas, p *plot.Plot) {
 // chartError says which chart failed to render.
 func chartError(name string, err error) error {
 	return fmt.Errorf("chart %s: %w", name, err)
+}
+
+// sweep is one stage's throughput at each connection count measured.
+type sweep struct {
+	stage  string
+	points []*driver.Result // by connections, ascending
+}
+
+// sweeps gathers the points of a concurrency sweep (scalelab bench
+// --sweep) with each stage's main closed-loop result, stage by stage in
+// the talk's order; nil when the run has no sweep.
+func sweeps(run *driver.Run) []sweep {
+	any := false
+	for _, x := range run.Results {
+		any = any || x.Sweep
+	}
+	if !any {
+		return nil
+	}
+	byStage := map[string][]*driver.Result{}
+	var order []string
+	for i := range run.Results {
+		x := &run.Results[i]
+		if x.Tool != BuiltinTool || x.Stage == "0" || x.Page != "" || x.Rate > 0 || x.Connections <= 0 || x.RPS <= 0 {
+			continue
+		}
+		if _, ok := byStage[x.Stage]; !ok {
+			order = append(order, x.Stage)
+		}
+		byStage[x.Stage] = append(byStage[x.Stage], x)
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return stageOrder(a) - stageOrder(b) })
+	var out []sweep
+	for _, id := range order {
+		pts := byStage[id]
+		// The main result first, so that it wins over a sweep point
+		// measured at the same count.
+		slices.SortStableFunc(pts, func(a, b *driver.Result) int {
+			if a.Connections != b.Connections {
+				return a.Connections - b.Connections
+			}
+			if a.Sweep != b.Sweep && !a.Sweep {
+				return -1
+			}
+			return 0
+		})
+		pts = slices.CompactFunc(pts, func(a, b *driver.Result) bool { return a.Connections == b.Connections })
+		if len(pts) > 1 {
+			out = append(out, sweep{stage: id, points: pts})
+		}
+	}
+	return out
+}
+
+// concurrencyFigure draws req/s against the number of connections, one
+// line per stage: a stage's curve flattens where it saturates, and the
+// talk's stages saturate at very different loads.
+func concurrencyFigure(run *driver.Run) figure {
+	p := newPlot("Throughput against concurrency: where each stage saturates", "connections (log scale)", "requests per second (log scale)")
+	grid := plotter.NewGrid()
+	grid.Vertical.Color, grid.Horizontal.Color = lightGrey, lightGrey
+	p.Add(grid)
+	lo, hi := math.Inf(1), 0.0
+	conns := map[int]bool{}
+	for _, sw := range sweeps(run) {
+		var xys plotter.XYs
+		for _, x := range sw.points {
+			xys = append(xys, plotter.XY{X: lg(float64(x.Connections)), Y: lg(x.RPS)})
+			lo, hi = math.Min(lo, x.RPS), math.Max(hi, x.RPS)
+			conns[x.Connections] = true
+		}
+		l, s, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			continue
+		}
+		c := StageColor(sw.stage)
+		l.Color, l.Width = c, 2.5
+		s.Color, s.Shape, s.Radius = c, draw.CircleGlyph{}, 4
+		p.Add(l, s)
+		p.Legend.Add(longName(sw.points[0]), l, s)
+	}
+	if hi == 0 {
+		lo, hi = 1, 10
+	}
+	logAxis(&p.Y, decadeBelow(lo), decadeAbove(hi))
+	var marks []int
+	for c := range conns {
+		marks = append(marks, c)
+	}
+	slices.Sort(marks)
+	p.X.Tick.Marker = plot.TickerFunc(func(_, _ float64) []plot.Tick {
+		var ts []plot.Tick
+		for _, c := range marks {
+			ts = append(ts, plot.Tick{Value: lg(float64(c)), Label: fmt.Sprint(c)})
+		}
+		return ts
+	})
+	if len(marks) > 0 {
+		p.X.Min, p.X.Max = lg(float64(marks[0]))-0.1, lg(float64(marks[len(marks)-1]))+0.1
+	}
+	p.Legend.Left = true
+	return figure{caption: caption(run), draw: func(dc draw.Canvas) { drawRow(dc, p) }}
 }

@@ -41,13 +41,21 @@ type Comparison struct {
 // falls back to whether the ranges of the repeats overlap, a cruder rule
 // that the report names.
 func Compare(a, b *driver.Run) []Comparison {
-	type key struct{ stage, page, tool string }
+	// A sweep's points are told apart by their connection count; a
+	// main result has conns 0, so it matches whatever the runs used.
+	type key struct {
+		stage, page, tool string
+		conns             int
+	}
 	var keys []key
 	byKey := map[key][2]*driver.Result{}
 	for side, run := range []*driver.Run{a, b} {
 		for i := range run.Results {
 			x := &run.Results[i]
-			k := key{x.Stage, x.Page, x.Tool}
+			k := key{x.Stage, x.Page, x.Tool, 0}
+			if x.Sweep {
+				k.conns = x.Connections
+			}
 			pair, seen := byKey[k]
 			if !seen {
 				keys = append(keys, k)
@@ -64,7 +72,10 @@ func Compare(a, b *driver.Run) []Comparison {
 		if d := pageOrder(x.page) - pageOrder(y.page); d != 0 {
 			return d
 		}
-		return strings.Compare(x.tool, y.tool)
+		if d := strings.Compare(x.tool, y.tool); d != 0 {
+			return d
+		}
+		return x.conns - y.conns
 	})
 	var out []Comparison
 	for _, k := range keys {
@@ -75,6 +86,9 @@ func Compare(a, b *driver.Run) []Comparison {
 			some = pair[1]
 		}
 		c.Label = longName(some)
+		if k.conns > 0 {
+			c.Label += fmt.Sprintf(", %d connections", k.conns)
+		}
 		if c.A != nil && c.B != nil {
 			if c.A.RPS > 0 {
 				c.Ratio = c.B.RPS / c.A.RPS
@@ -154,7 +168,7 @@ func CompareChart(a, b *driver.Run, nameA, nameB string, cs []Comparison) Chart 
 	var bs []bar
 	var names []string
 	for _, c := range cs {
-		if c.Tool != BuiltinTool {
+		if c.Tool != BuiltinTool || (c.A != nil && c.A.Sweep) || (c.B != nil && c.B.Sweep) {
 			continue
 		}
 		i := float64(len(names))

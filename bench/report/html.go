@@ -44,18 +44,20 @@ type htmlStage struct {
 func HTML(run *driver.Run, charts []Chart, images map[string][]byte) ([]byte, error) {
 	rs := rows(run)
 	data := struct {
-		Run        *driver.Run
-		Caption    string
-		Settings   string
-		Warnings   []string
-		Rows       []row
-		Charts     map[string]htmlChart
+		Run      *driver.Run
+		Caption  string
+		Settings string
+		Warnings []string
+		Rows     []row
+		// Charts by name; pointers, so that a chart the run cannot draw
+		// is nil and the template's "with" leaves its section out.
+		Charts     map[string]*htmlChart
 		Stages     []htmlStage
 		Verdict    string
 		TalkAB     float64
 		TalkStage1 float64
 	}{Run: run, Caption: caption(run), Settings: settingsLine(run), Warnings: allWarnings(run, rs), Rows: rs,
-		Charts: map[string]htmlChart{}, Verdict: indexVerdict(run), TalkAB: driver.TalkAB, TalkStage1: TalkStage1}
+		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), TalkAB: driver.TalkAB, TalkStage1: TalkStage1}
 	for _, c := range charts {
 		png, ok := images[c.Name]
 		if !ok {
@@ -63,7 +65,7 @@ func HTML(run *driver.Run, charts []Chart, images map[string][]byte) ([]byte, er
 		}
 		// template.URL: html/template would otherwise replace a data: URI
 		// with "#ZgotmplZ"; the bytes are our own PNG, not user input.
-		data.Charts[c.Name] = htmlChart{Name: c.Name, Title: c.Title,
+		data.Charts[c.Name] = &htmlChart{Name: c.Name, Title: c.Title,
 			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))}
 	}
 	// The talk's stages in order, then any other this run measured (a

@@ -9,6 +9,7 @@ import (
 	"html"
 	"image"
 	_ "image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -381,5 +382,61 @@ func TestFixtureIsARunRecord(t *testing.T) {
 	var v struct{ Version int }
 	if err := json.Unmarshal(b, &v); err != nil || v.Version != driver.RecordVersion {
 		t.Fatalf("fixture version %d (%v), want %d", v.Version, err, driver.RecordVersion)
+	}
+}
+
+// withSweep adds to the fixture the points of a concurrency sweep of
+// stages 1 and 4, as scalelab bench --sweep 1,4,16,64 records them.
+func withSweep(run *driver.Run) *driver.Run {
+	for _, st := range []int{3, 6} { // stage 1, stage 4
+		main := run.Results[st]
+		for _, c := range []int{1, 4, 16, 64} {
+			p := main
+			p.Sweep, p.Connections = true, c
+			p.RPS = main.RPS * math.Min(float64(c)/32, 1.1)
+			p.RPSRuns = []float64{p.RPS * 0.98, p.RPS, p.RPS * 1.02}
+			run.Results = append(run.Results, p)
+		}
+	}
+	return run
+}
+
+func TestSweepIsDrawnAndKeptOutOfTheTables(t *testing.T) {
+	run := withSweep(mustLoad(t))
+	var names []string
+	for _, c := range report.Charts(run) {
+		names = append(names, c.Name)
+		if c.Name == "concurrency" {
+			png, err := c.PNG()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg, _, err := image.DecodeConfig(bytes.NewReader(png)); err != nil || cfg.Width != 1600 || cfg.Height != 900 {
+				t.Errorf("concurrency.png: %v %+v", err, cfg)
+			}
+			if os.Getenv("REPORT_KEEP") != "" {
+				os.WriteFile(filepath.Join(os.Getenv("REPORT_KEEP"), "concurrency.png"), png, 0o644)
+			}
+		}
+	}
+	if got, want := strings.Join(names, ","), "throughput,magnitudes,latency,concurrency,timeline"; got != want {
+		t.Errorf("charts %s, want %s", got, want)
+	}
+	md := string(report.Markdown(run, report.Charts(run)))
+	// The main results stay the table's rows: one per stage, the same
+	// speed-ups as without the sweep.
+	if n := strings.Count(md, "| stage 4 cached |"); n != 1 {
+		t.Errorf("report.md has %d rows for stage 4, want 1:\n%s", n, md)
+	}
+	if !strings.Contains(md, "| 200× |") {
+		t.Errorf("report.md lost stage 4's speed-up over stage 1 (200×):\n%s", md)
+	}
+	cs := report.Compare(run, run)
+	var labels []string
+	for _, c := range cs {
+		labels = append(labels, c.Label)
+	}
+	if !strings.Contains(strings.Join(labels, ";"), "stage 4 cached, 16 connections") {
+		t.Errorf("comparison labels %q lack the sweep's points", labels)
 	}
 }

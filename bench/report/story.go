@@ -75,13 +75,14 @@ func talkRPS(x *driver.Result) float64 {
 	return 0
 }
 
-// stages returns the results of the site's stages (not the baselines)
-// measured with tool, in the talk's order.
+// stages returns the main results of the site's stages (not the
+// baselines, not the points of a sweep) measured with tool, in the talk's
+// order.
 func stages(run *driver.Run, tool string) []*driver.Result {
 	var out []*driver.Result
 	for i := range run.Results {
 		x := &run.Results[i]
-		if x.Tool == tool && x.Page == "" && x.Stage != "0" {
+		if x.Tool == tool && x.Page == "" && x.Stage != "0" && !x.Sweep {
 			out = append(out, x)
 		}
 	}
@@ -94,7 +95,7 @@ func baselines(run *driver.Run) []*driver.Result {
 	var out []*driver.Result
 	for _, page := range []string{"static", "dynamic", "query"} {
 		for i := range run.Results {
-			if x := &run.Results[i]; x.Stage == "0" && x.Page == page && x.Tool == BuiltinTool {
+			if x := &run.Results[i]; x.Stage == "0" && x.Page == page && x.Tool == BuiltinTool && !x.Sweep {
 				out = append(out, x)
 			}
 		}

@@ -38,7 +38,7 @@ func rows(run *driver.Run) []row {
 	var foreign []*driver.Result
 	for i := range run.Results {
 		x := &run.Results[i]
-		if !slices.Contains(xs, x) {
+		if !slices.Contains(xs, x) && !x.Sweep {
 			foreign = append(foreign, x)
 		}
 	}
