@@ -240,6 +240,9 @@ func printRow(o Options, run *Run, x Result) {
 	if page == "" {
 		page = "-"
 	}
+	if x.Sweep {
+		page = fmt.Sprintf("c=%d", x.Connections)
+	}
 	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10.0f %9s %9s %9.2f %7d  %s\n", x.Stage, x.Name, page, x.Tool, x.RPS, speed, talk, x.P99Ms, x.Errors, x.Verification)
 }
 
