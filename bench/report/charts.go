@@ -36,10 +36,10 @@ func (c Chart) SVG() ([]byte, error) { return c.fig.SVG() }
 // (no stage measured, no histogram) is left out.
 func Charts(run *driver.Run) []Chart {
 	var out []Chart
-	if len(stages(run, BuiltinTool)) > 0 {
+	if measured(stages(run, BuiltinTool)) {
 		out = append(out, Chart{"throughput", "Throughput by stage, and the speed-up over stage 1 beside the talk's", throughputFigure(run)})
 	}
-	if len(baselines(run))+len(stages(run, BuiltinTool)) > 0 {
+	if measured(append(baselines(run), stages(run, BuiltinTool)...)) {
 		out = append(out, Chart{"magnitudes", "Orders of magnitude: the baselines beside the stages", magnitudesFigure(run)})
 	}
 	if len(latencySeries(run)) > 0 {
@@ -52,6 +52,17 @@ func Charts(run *driver.Run) []Chart {
 		out = append(out, Chart{"timeline", "Timeline of the run", timelineFigure(run)})
 	}
 	return out
+}
+
+// measured says whether any of xs has a throughput to draw (a stage that
+// failed verification has none).
+func measured(xs []*driver.Result) bool {
+	for _, x := range xs {
+		if x.RPS > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // tickNames are the stages' names short enough to fit under a bar.

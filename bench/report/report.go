@@ -33,16 +33,8 @@ func Load(path string) (*driver.Run, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no such file (give a run folder written by scalelab lab or bench)", path)
 	}
-	run, err := driver.ReadRun(path)
-	if err != nil {
-		// driver.ReadRun names the file in its own errors, but not when
-		// reading fails.
-		if errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return nil, err
-	}
-	return run, nil
+	// driver.ReadRun's errors name the file (os errors carry the path).
+	return driver.ReadRun(path)
 }
 
 // Write draws the run recorded in dir into dir: each chart as NAME.png

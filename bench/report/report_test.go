@@ -440,3 +440,29 @@ func TestSweepIsDrawnAndKeptOutOfTheTables(t *testing.T) {
 		t.Errorf("comparison labels %q lack the sweep's points", labels)
 	}
 }
+
+// A run interrupted before its first result, or whose stages all failed,
+// still gets a report that says so, with no chart it cannot draw.
+func TestReportOfARunWithNothingMeasured(t *testing.T) {
+	for name, run := range map[string]*driver.Run{
+		"empty": {Version: driver.RecordVersion, Settings: driver.Settings{Stages: []string{"1", "2"}}},
+		"failed": {Version: driver.RecordVersion, Results: []driver.Result{
+			{Stage: "1", Name: "CGI", Tool: report.BuiltinTool, Verification: "GET /: 503", TalkRPS: 23},
+			{Stage: "2", Name: "app server", Tool: report.BuiltinTool, Verification: "GET /: 503", TalkRPS: 139}}},
+	} {
+		dir := t.TempDir()
+		if _, err := report.WriteRun(run, dir); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+		if !strings.Contains(string(page), "the run is incomplete") {
+			t.Errorf("%s: report.html does not say the run is incomplete", name)
+		}
+		if name == "failed" && !strings.Contains(string(page), "verification failed") {
+			t.Errorf("%s: report.html does not say verification failed", name)
+		}
+		if n := len(report.Charts(run)); n != 0 {
+			t.Errorf("%s: %d charts of nothing measured, want none", name, n)
+		}
+	}
+}
