@@ -162,6 +162,13 @@ func addBars(p *plot.Plot, b *bars, names []string) {
 	cat.Tick.Length = 0
 }
 
+// addGrid draws light grid lines at a plot's labelled ticks, both ways.
+func addGrid(p *plot.Plot) {
+	grid := plotter.NewGrid()
+	grid.Vertical.Color, grid.Horizontal.Color = lightGrey, lightGrey
+	p.Add(grid)
+}
+
 // drawRow draws plots side by side with their axes aligned.
 func drawRow(dc draw.Canvas, ps ...*plot.Plot) {
 	tiles := draw.Tiles{Rows: 1, Cols: len(ps), PadX: vg.Inch / 4, PadTop: 6, PadBottom: 4, PadLeft: 6, PadRight: 10}
@@ -238,9 +245,7 @@ var dashes = map[string][]vg.Length{"static": {2, 3}, "dynamic": {8, 4}, "query"
 // stage's merged histograms.
 func latencyFigure(run *driver.Run) figure {
 	p := newPlot("Latency by percentile, per stage", "percentile (log scale of 1/(1 − p))", "latency (ms, log scale)")
-	grid := plotter.NewGrid()
-	grid.Vertical.Color, grid.Horizontal.Color = lightGrey, lightGrey
-	p.Add(grid)
+	addGrid(p)
 	lo, hi := math.Inf(1), 0.0
 	for _, x := range latencySeries(run) {
 		h := mergedHist(x)
@@ -305,9 +310,7 @@ func timelineFigure(run *driver.Run) figure {
 	errs := newPlot("", "", "errors/s")
 	p99 := newPlot("", "seconds since the run started", "p99 (ms, log)")
 	for _, p := range []*plot.Plot{rps, errs, p99} {
-		grid := plotter.NewGrid()
-		grid.Vertical.Color, grid.Horizontal.Color = lightGrey, lightGrey
-		p.Add(grid)
+		addGrid(p)
 	}
 	start := run.Started
 	rlo, rhi, plo, phi, ehi := math.Inf(1), 0.0, math.Inf(1), 0.0, 0.0
@@ -497,9 +500,7 @@ func sweeps(run *driver.Run) []sweep {
 // talk's stages saturate at very different loads.
 func concurrencyFigure(run *driver.Run) figure {
 	p := newPlot("Throughput against concurrency: where each stage saturates", "connections (log scale)", "requests per second (log scale)")
-	grid := plotter.NewGrid()
-	grid.Vertical.Color, grid.Horizontal.Color = lightGrey, lightGrey
-	p.Add(grid)
+	addGrid(p)
 	lo, hi := math.Inf(1), 0.0
 	conns := map[int]bool{}
 	for _, sw := range sweeps(run) {
