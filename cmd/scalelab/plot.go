@@ -19,8 +19,9 @@ func newPlotCmd() *cobra.Command {
 		Short: "Draw a run's charts and write its report (report.html, report.md)",
 		Long: `Draw the charts of a run recorded by scalelab lab or bench from its run.json
 alone, into the run's folder: throughput by stage with the speed-up over
-stage 1 beside the talk's, orders of magnitude, latency percentiles and the
-timeline, each as PNG and SVG; report.html (one self-contained file) tells
+stage 1 beside the talk's, orders of magnitude, latency percentiles, the
+timeline and, after bench --sweep, throughput against concurrency, each as
+PNG (1600x900) and SVG; report.html (one self-contained file) tells
 the talk's story with this run's numbers, report.md has the same tables.
 Drawing a run again gives the same files.`,
 		Example: `  scalelab plot results/20261128T161101Z-vm
