@@ -483,3 +483,24 @@ func TestHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenLoopRequestCount(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			var c counting
+			srv := c.start(t, nil)
+			start := time.Now()
+			rec := mustRun(t, loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 4, Rate: 1000, Requests: 200, Portable: e.portable,
+			})
+			took := time.Since(start)
+			if rec.Results.Requests != 200 || c.requests.Load() != 200 {
+				t.Errorf("requests %d, server saw %d; want 200", rec.Results.Requests, c.requests.Load())
+			}
+			// 200 requests at 1000/s take 0.2 s: not much less, not much more.
+			if took < 150*time.Millisecond || took > 2*time.Second {
+				t.Errorf("200 requests at 1000/s took %v", took)
+			}
+		})
+	}
+}
