@@ -53,6 +53,10 @@ var pgSettings = []string{
 	"jit=off",
 	"log_min_messages=warning",
 	"log_connections=off",
+	// Counts the statements each page view runs (scalelab bench records
+	// SQL statements per page view).
+	"shared_preload_libraries=pg_stat_statements",
+	"pg_stat_statements.track=all",
 }
 
 // binDir finds the folder holding initdb and postgres.

@@ -91,6 +91,9 @@ type Options struct {
 	Stdout io.Writer
 	// SkipVerify measures without verifying first (--no-verify).
 	SkipVerify bool
+	// DatabaseURL and MemcachedServers are the lab's services, read to
+	// count SQL statements and memcached operations per page view.
+	DatabaseURL, MemcachedServers string
 	// Sweep are connection counts at which each stage (not the
 	// baselines) is measured again after its main measurement, closed
 	// loop (--sweep 1,4,16,64,256): throughput against concurrency, where
@@ -160,6 +163,9 @@ type Result struct {
 	// of the stage's processes (serve and its children), summed over repeats.
 	ClientCPUS float64 `json:"client_cpu_s"`
 	ServerCPUS float64 `json:"server_cpu_s"`
+	// Where says where the CPU went and what a page view cost in queries
+	// and cache operations (built-in tool only).
+	Where *Where `json:"where,omitempty"`
 	// Verification is "passed", "skipped" or the failure.
 	Verification string `json:"verification"`
 	// TalkRPS is the talk's figure for this stage.
@@ -178,6 +184,9 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	if err := o.check(); err != nil {
 		return nil, err
 	}
+	// Every stage starts with an empty cache: one stage's cached pages must
+	// not flatter the next (stage 4 without its index most of all).
+	flushMemcached(o.MemcachedServers)
 	run, err := startServe(ctx, o, st.Serve, filepath.Join(dir, "stage-"+st.ID+".log"))
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", st.ID, err)
@@ -253,7 +262,7 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 			Out:         out,
 		}
 		if watch {
-			lo.WatchPIDs = []int{run.pid}
+			lo.WatchPIDs = watchList(o.State, run.pid)
 		}
 		return bench.Load(ctx, lo)
 	}
@@ -269,8 +278,10 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 	}
 	res := Result{Stage: st.ID, Name: st.Name, Tool: "scalelab load", Connections: o.Connections, Rate: o.Rate,
 		DurationS: o.Duration.Seconds(), TalkRPS: st.TalkRPS}
+	where := &Where{}
 	for k := 1; k <= o.Repeat; k++ {
 		// The records (with their histograms) are kept in run.json.
+		before, idle0 := readCounters(ctx, o.DatabaseURL, o.MemcachedServers), idleSeconds()
 		rec, err := load(o.Duration, o.Connections, o.Rate, "", true)
 		if err != nil {
 			return res, fmt.Errorf("load stage %s: %w", st.ID, err)
@@ -278,6 +289,13 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
+		idle := idleSeconds() - idle0
+		where.add(o.State, run.pid, rec, idle)
+		views := rec.Results.PageViews
+		if views == 0 {
+			views = rec.Results.Requests // the baselines: a request is a view
+		}
+		where.addCounts(before, readCounters(ctx, o.DatabaseURL, o.MemcachedServers), views)
 		res.Records = append(res.Records, rec)
 		res.RPSRuns = append(res.RPSRuns, rec.Results.RequestsPerS)
 		res.Requests += rec.Results.Requests
@@ -287,6 +305,14 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 			res.ServerCPUS += w.UserS + w.SysS
 		}
 	}
+	where.finish()
+	if o.Repeat > 1 {
+		where.SQLPerView /= float64(o.Repeat)
+		where.MCGetsPerView /= float64(o.Repeat)
+		where.MCHitsPerView /= float64(o.Repeat)
+		where.MCSetsPerView /= float64(o.Repeat)
+	}
+	res.Where = where
 	res.RPS = median(res.RPSRuns)
 	merged, err := record.Merge(res.Records...)
 	if err != nil {

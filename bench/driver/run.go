@@ -102,6 +102,11 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 	if err := run.write(dir); err != nil {
 		return dir, run, err
 	}
+	if o.DatabaseURL != "" {
+		if err := enableStatements(ctx, o.DatabaseURL); err != nil {
+			fmt.Fprintf(o.Stdout, "note: SQL statements per page view will not be counted (%v); the lab's own PostgreSQL preloads pg_stat_statements: scalelab down && scalelab up\n", oneLine(err))
+		}
+	}
 	fmt.Fprintf(o.Stdout, "run %s: %d users, %d connections, %s per measurement x%d\n", dir, ds.Users, o.Connections, o.Duration, o.Repeat)
 	printHeader(o)
 	var failed []error
@@ -225,7 +230,7 @@ func (r *Run) benchfmt() []byte {
 }
 
 func printHeader(o Options) {
-	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10s %9s %9s %9s %7s  %s\n", "stage", "name", "page", "tool", "req/s", "vs st.1", "talk", "p99 ms", "errors", "verified")
+	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10s %9s %9s %9s %7s %8s %8s  %s\n", "stage", "name", "page", "tool", "req/s", "vs st.1", "talk", "p99 ms", "errors", "sql/view", "idle %", "verified")
 }
 
 func printRow(o Options, run *Run, x Result) {
@@ -243,7 +248,16 @@ func printRow(o Options, run *Run, x Result) {
 	if x.Sweep {
 		page = fmt.Sprintf("c=%d", x.Connections)
 	}
-	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10.0f %9s %9s %9.2f %7d  %s\n", x.Stage, x.Name, page, x.Tool, x.RPS, speed, talk, x.P99Ms, x.Errors, x.Verification)
+	sql, idle := "-", "-"
+	if w := x.Where; w != nil {
+		if w.SQLPerView >= 0 {
+			sql = fmt.Sprintf("%.2f", w.SQLPerView)
+		}
+		if wall := x.DurationS * float64(len(x.RPSRuns)) * float64(run.Machine.Cores); wall > 0 {
+			idle = fmt.Sprintf("%.0f", 100*w.CPUS[CompIdle]/wall)
+		}
+	}
+	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10.0f %9s %9s %9.2f %7d %8s %8s  %s\n", x.Stage, x.Name, page, x.Tool, x.RPS, speed, talk, x.P99Ms, x.Errors, sql, idle, x.Verification)
 }
 
 func safe(s string) string {
@@ -294,3 +308,5 @@ func machine(db string) Machine {
 	}
 	return m
 }
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }

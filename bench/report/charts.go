@@ -45,6 +45,9 @@ func Charts(run *driver.Run) []Chart {
 	if len(latencySeries(run)) > 0 {
 		out = append(out, Chart{"latency", "Latency distribution per stage", latencyFigure(run)})
 	}
+	if len(whereSeries(run)) > 0 {
+		out = append(out, Chart{"where", "Where the CPU went, per stage", whereFigure(run)})
+	}
 	if len(sweeps(run)) > 0 {
 		out = append(out, Chart{"concurrency", "Throughput against concurrency: where each stage saturates", concurrencyFigure(run)})
 	}

@@ -190,7 +190,8 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 	dopts := driver.Options{
 		Exe: exe, State: g.State, Lab: lab, Users: ds.Users, Seed: ds.Seed,
 		Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup, Repeat: o.Repeat,
-		Tools: o.Tools, Results: o.Out, Stdout: out, SkipVerify: o.NoVerify, Sweep: o.Sweep,
+		Tools: o.Tools, Results: o.Out, Stdout: out, SkipVerify: o.NoVerify,
+		DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers, Sweep: o.Sweep,
 	}
 	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
 	if dir != "" {

@@ -347,6 +347,23 @@ func TestLabQuick(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("stages measured %v, want %v", got, want)
 	}
+	for _, x := range rec.Results {
+		w := x.Where
+		if w == nil {
+			t.Errorf("stage %s %s: no record of where the CPU went", x.Stage, x.Page)
+			continue
+		}
+		switch {
+		case x.Stage == "0" && x.Page == "query" && (w.SQLPerView < 0.95 || w.SQLPerView > 1.05):
+			// The query baseline runs exactly one statement per request.
+			t.Errorf("query baseline: %.3f SQL statements per view, want 1", w.SQLPerView)
+		case x.Stage == "0" && x.Page == "static" && w.SQLPerView != 0:
+			t.Errorf("static baseline: %.3f SQL statements per view, want 0", w.SQLPerView)
+		case x.Stage == "1" && w.CPUS[driver.CompHost] < 0.1*x.DurationS:
+			// The CGI programs' time reaches the host through its reaped children.
+			t.Errorf("CGI stage: its host and programs used %.2f CPU-s in %.0f s: the children's time is lost", w.CPUS[driver.CompHost], x.DurationS)
+		}
+	}
 	if !rec.Complete || rec.Machine.Cores == 0 || rec.Settings.Users != 300 {
 		t.Errorf("record: complete %v, machine %+v, settings %+v", rec.Complete, rec.Machine, rec.Settings)
 	}

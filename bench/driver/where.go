@@ -1,0 +1,285 @@
+package driver
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/scalelab/scalelab/bench/record"
+)
+
+// Where the time went: the talk's first advice is to know where the
+// bottleneck is. During every measurement the driver watches each
+// component's processes (their CPU time comes from /proc, children that
+// exited included: the kernel adds a reaped child's time to its parent's
+// cutime, which is how a CGI stage's short-lived programs are counted),
+// the machine's idle time, and counts SQL statements (pg_stat_statements)
+// and memcached operations per page view.
+
+// Component names, in the order charts stack them.
+const (
+	CompLoad      = "load generator"
+	CompNginx     = "nginx"
+	CompApp       = "app servers"
+	CompHost      = "serve (CGI host, app server of stage 2, Go of stage 0)"
+	CompPostgres  = "PostgreSQL"
+	CompMemcached = "memcached"
+	CompIdle      = "idle"
+)
+
+// Where is what one stage's measurements say about where the time went,
+// summed over the repeats.
+type Where struct {
+	// CPUS is CPU-seconds per component (CompIdle: cores × wall time not
+	// used by anything).
+	CPUS map[string]float64 `json:"cpu_s"`
+	// CPUUsPerRequest is CPU-microseconds per request per component.
+	CPUUsPerRequest map[string]float64 `json:"cpu_us_per_request"`
+	// SQLPerView is SQL statements per page view (-1: not measured, see Note).
+	SQLPerView float64 `json:"sql_per_view"`
+	// Memcached operations per page view.
+	MCGetsPerView   float64 `json:"memcached_gets_per_view"`
+	MCHitsPerView   float64 `json:"memcached_hits_per_view"`
+	MCSetsPerView   float64 `json:"memcached_sets_per_view"`
+	Note            string  `json:"note,omitempty"`
+	views, requests int64
+}
+
+// components finds the PIDs of the running stage's parts from the records
+// the lab keeps in its state folder (<state>/run/*.json).
+func components(state string) (nginx, apps []int, postgres, memcached int) {
+	files, _ := filepath.Glob(filepath.Join(state, "run", "*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var p struct {
+			Name string `json:"name"`
+			PID  int    `json:"pid"`
+		}
+		if json.Unmarshal(b, &p) != nil || p.PID <= 0 {
+			continue
+		}
+		switch {
+		case p.Name == "postgres":
+			postgres = p.PID
+		case p.Name == "memcached":
+			memcached = p.PID
+		case strings.HasSuffix(p.Name, "-nginx"):
+			nginx = append(nginx, p.PID)
+		case strings.Contains(p.Name, "-app-"):
+			apps = append(apps, p.PID)
+		}
+	}
+	return
+}
+
+// watchList is every PID to watch for a stage served by servePID.
+func watchList(state string, servePID int) []int {
+	nginx, apps, pg, mc := components(state)
+	pids := append([]int{servePID}, nginx...)
+	pids = append(pids, apps...)
+	for _, p := range []int{pg, mc} {
+		if p > 0 {
+			pids = append(pids, p)
+		}
+	}
+	return pids
+}
+
+// add folds one measurement's record into w.
+func (w *Where) add(state string, servePID int, rec *record.Record, idleS float64) {
+	if w.CPUS == nil {
+		w.CPUS = map[string]float64{}
+	}
+	nginx, apps, pg, mc := components(state)
+	in := func(pid int, set []int) bool {
+		for _, p := range set {
+			if p == pid {
+				return true
+			}
+		}
+		return false
+	}
+	cpu := rec.Results.CPU
+	w.CPUS[CompLoad] += cpu.ClientUserS + cpu.ClientSysS
+	var serve, children float64
+	for _, p := range cpu.Watched {
+		s := p.UserS + p.SysS
+		switch {
+		case p.PID == servePID:
+			serve = s // includes its descendants: nginx and app servers too
+		case in(p.PID, nginx):
+			w.CPUS[CompNginx] += s
+			children += s
+		case in(p.PID, apps):
+			w.CPUS[CompApp] += s
+			children += s
+		case p.PID == pg:
+			w.CPUS[CompPostgres] += s
+		case p.PID == mc:
+			w.CPUS[CompMemcached] += s
+		}
+	}
+	w.CPUS[CompHost] += max(0, serve-children)
+	w.CPUS[CompIdle] += idleS
+	w.requests += rec.Results.Requests
+	w.views += rec.Results.PageViews
+}
+
+// finish computes the per-request figures.
+func (w *Where) finish() {
+	if w.requests == 0 {
+		return
+	}
+	w.CPUUsPerRequest = map[string]float64{}
+	for k, v := range w.CPUS {
+		if k != CompIdle {
+			w.CPUUsPerRequest[k] = v * 1e6 / float64(w.requests)
+		}
+	}
+}
+
+// idleSeconds reads the machine's idle and iowait time from /proc/stat.
+func idleSeconds() float64 {
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	if !sc.Scan() {
+		return 0
+	}
+	fields := strings.Fields(sc.Text()) // cpu user nice system idle iowait ...
+	if len(fields) < 6 || fields[0] != "cpu" {
+		return 0
+	}
+	idle, _ := strconv.ParseFloat(fields[4], 64)
+	iowait, _ := strconv.ParseFloat(fields[5], 64)
+	return (idle + iowait) / 100 // USER_HZ is 100 on Linux
+}
+
+// counters are the per-view counts read around a measurement.
+type counters struct {
+	sql                  float64
+	gets, hits, sets     float64
+	sqlOK                bool
+	memcachedOK          bool
+	databaseURL, mcAddrs string
+}
+
+// readCounters reads pg_stat_statements' total calls in the lab's database
+// (statements about pg_stat_statements itself left out) and memcached's
+// counters.
+func readCounters(ctx context.Context, databaseURL, memcachedServers string) counters {
+	c := counters{databaseURL: databaseURL, mcAddrs: memcachedServers}
+	if databaseURL != "" {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, databaseURL); err == nil {
+			err = conn.QueryRow(ctx, `SELECT coalesce(sum(calls), 0)::float8 FROM pg_stat_statements
+				WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+				AND query NOT LIKE '%pg_stat_statements%'`).Scan(&c.sql)
+			c.sqlOK = err == nil
+			conn.Close(ctx)
+		}
+	}
+	for _, addr := range strings.Split(memcachedServers, ",") {
+		if addr = strings.TrimSpace(addr); addr == "" {
+			continue
+		}
+		st, err := memcachedStats(addr)
+		if err != nil {
+			continue
+		}
+		c.memcachedOK = true
+		c.gets += st["cmd_get"]
+		c.hits += st["get_hits"]
+		c.sets += st["cmd_set"]
+	}
+	return c
+}
+
+// enableStatements makes sure pg_stat_statements can be read; it needs the
+// server started with the library preloaded (the lab's own PostgreSQL is).
+func enableStatements(ctx context.Context, databaseURL string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		return err
+	}
+	var n int64
+	return conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_statements").Scan(&n)
+}
+
+func memcachedStats(addr string) (map[string]float64, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := fmt.Fprint(c, "stats\r\n"); err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(c)
+	for sc.Scan() && sc.Text() != "END" {
+		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "STAT" {
+			out[f[1]], _ = strconv.ParseFloat(f[2], 64)
+		}
+	}
+	return out, sc.Err()
+}
+
+// addCounts folds the counters' difference over one measurement into w.
+func (w *Where) addCounts(before, after counters, views int64) {
+	if views <= 0 {
+		return
+	}
+	v := float64(views)
+	if before.sqlOK && after.sqlOK {
+		w.SQLPerView += (after.sql - before.sql) / v
+	} else {
+		w.SQLPerView = -1
+		w.Note = "SQL statements not counted: the database has no pg_stat_statements (the lab's own PostgreSQL preloads it; restart it with scalelab down && scalelab up)"
+	}
+	if before.memcachedOK && after.memcachedOK {
+		w.MCGetsPerView += (after.gets - before.gets) / v
+		w.MCHitsPerView += (after.hits - before.hits) / v
+		w.MCSetsPerView += (after.sets - before.sets) / v
+	}
+}
+
+// flushMemcached empties every memcached server of the list.
+func flushMemcached(servers string) {
+	for _, addr := range strings.Split(servers, ",") {
+		if addr = strings.TrimSpace(addr); addr == "" {
+			continue
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			continue
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		fmt.Fprint(c, "flush_all\r\n")
+		bufio.NewReader(c).ReadString('\n')
+		c.Close()
+	}
+}

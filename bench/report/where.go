@@ -1,0 +1,124 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/scalelab/scalelab/bench/driver"
+)
+
+// components are stacked in this order, with these colours (the same
+// palette as the stages; a component is not a stage, so the legend names
+// every colour).
+var components = []struct {
+	name  string
+	short string
+	color color.Color
+}{
+	{driver.CompLoad, "load generator", grey},
+	{driver.CompNginx, "nginx", okabeGreen},
+	{driver.CompApp, "app servers", okabeSkyBlue},
+	{driver.CompHost, "Go server / CGI", okabeOrange},
+	{driver.CompPostgres, "PostgreSQL", okabeBlue},
+	{driver.CompMemcached, "memcached", okabePurple},
+	{driver.CompIdle, "idle", lightGrey},
+}
+
+type legendEntry struct {
+	name  string
+	thumb plot.Thumbnailer
+}
+
+// whereSeries are the results that recorded where the CPU went.
+func whereSeries(run *driver.Run) []*driver.Result {
+	var out []*driver.Result
+	for _, x := range append(baselines(run), stages(run, BuiltinTool)...) {
+		if x.Where != nil && len(x.Where.CPUS) > 0 {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// whereFigure is "where the CPU went": for each stage, the share of the
+// machine's processor time (cores × wall time of the measurements) each
+// component used, idle included, so that a stage that cannot use every
+// core shows it, and stage 1's time in process start-ups, stage 2's one
+// busy core and stage 4's nginx and memcached are seen at a glance.
+func whereFigure(run *driver.Run) figure {
+	xs := whereSeries(run)
+	p := newPlot("Where the CPU went", "", "share of the machine's processor time (%)")
+	names := make([]string, len(xs))
+	for i, x := range xs {
+		names[i] = strings.Replace(tickName(x), "stage 0\nbaseline", "stage 0", 1)
+		if x.Stage == "0" {
+			names[i] = "baseline\n" + x.Page
+		}
+	}
+	w := vg.Points(300 / float64(max(4, len(xs))))
+	var below *plotter.BarChart
+	var thumbs []legendEntry
+	for _, comp := range components {
+		vals := make(plotter.Values, len(xs))
+		for i, x := range xs {
+			total := 0.0
+			for _, v := range x.Where.CPUS {
+				total += v
+			}
+			if total > 0 {
+				vals[i] = 100 * x.Where.CPUS[comp.name] / total
+			}
+		}
+		bc, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			continue
+		}
+		bc.Color = comp.color
+		bc.LineStyle.Width = 0
+		if below != nil {
+			bc.StackOn(below)
+		}
+		below = bc
+		p.Add(bc)
+		thumbs = append(thumbs, legendEntry{comp.short, bc})
+	}
+	// The legend lists the components top down, as they are stacked.
+	leg := plot.NewLegend()
+	leg.TextStyle = p.Legend.TextStyle
+	leg.Top, leg.Left = true, true
+	for i := len(thumbs) - 1; i >= 0; i-- {
+		leg.Add(thumbs[i].name, thumbs[i].thumb)
+	}
+	p.NominalX(names...)
+	p.Y.Min, p.Y.Max = 0, 100
+	addGrid(p)
+	return figure{caption: caption(run) + "\n" + whereNote(xs), draw: func(dc draw.Canvas) {
+		// The bars on the left, the legend in a column of its own.
+		right := 2.6 * vg.Inch
+		p.Draw(draw.Crop(dc, 0, -right, 0, 0))
+		lc := draw.Crop(dc, dc.Max.X-dc.Min.X-right+0.15*vg.Inch, 0, 0, -0.5*vg.Inch)
+		leg.Draw(lc)
+	}}
+}
+
+// whereNote says what the chart's shares are of, and the SQL and cache
+// work per page view that go with them.
+func whereNote(xs []*driver.Result) string {
+	var parts []string
+	for _, x := range xs {
+		if x.Stage == "0" || x.Where.SQLPerView < 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", x.Stage, x.Where.SQLPerView))
+	}
+	if len(parts) == 0 {
+		return "Shares of cores × wall time of the measurements, from /proc; CGI programs count through their host's reaped children."
+	}
+	return "SQL statements per page view: " + strings.Join(parts, ", ") + ". Shares of cores × wall time, from /proc."
+}
