@@ -219,7 +219,7 @@ func (v *visitor) next(t *target) ([]byte, Kind) {
 
 // answered passes a complete response on to the visit.
 func (v *visitor) answered(p *parser) {
-	v.resp = Response{Status: p.status, Body: p.Body, Cookies: p.Cookies}
+	v.resp = Response{Status: p.status, Body: p.Body, Cookies: p.Cookies, Location: p.Location}
 	v.prev = &v.resp
 }
 

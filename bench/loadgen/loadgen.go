@@ -143,6 +143,8 @@ type Response struct {
 	Body []byte
 	// Cookies are the name=value pairs of the response's Set-Cookie headers.
 	Cookies []string
+	// Location is the Location header, for redirects.
+	Location string
 }
 
 // ErrUsage marks errors in Options, the caller's mistake rather than the

@@ -37,13 +37,14 @@ type parser struct {
 	noBody    bool // the request was HEAD-like: no body whatever the headers say
 
 	// Capture, when set before the response, makes the parser keep up to
-	// MaxBody bytes of the body in Body and the name=value part of every
-	// Set-Cookie header in Cookies. The workload needs them; the fast path
-	// leaves it off.
-	Capture bool
-	MaxBody int
-	Body    []byte
-	Cookies []string
+	// MaxBody bytes of the body in Body, the name=value part of every
+	// Set-Cookie header in Cookies and the Location header. The workload
+	// needs them; the fast path leaves it off.
+	Capture  bool
+	MaxBody  int
+	Body     []byte
+	Cookies  []string
+	Location string
 }
 
 // reset prepares the parser for the next response, keeping Body's storage.
@@ -162,6 +163,10 @@ func (p *parser) line(line []byte) error {
 		case 17: // Transfer-Encoding
 			if bytes.EqualFold(name, []byte("Transfer-Encoding")) && bytes.EqualFold(value, []byte("chunked")) {
 				p.chunked = true
+			}
+		case 8: // Location
+			if p.Capture && bytes.EqualFold(name, []byte("Location")) {
+				p.Location = string(value)
 			}
 		case 10: // Connection or Set-Cookie
 			if bytes.EqualFold(name, []byte("Connection")) {

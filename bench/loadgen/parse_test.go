@@ -66,6 +66,9 @@ func TestParserCookiesAndErrors(t *testing.T) {
 	if got := strings.Join(p.Cookies, " "); got != "session=s3cr3t theme=dark" {
 		t.Errorf("cookies %q", got)
 	}
+	if p.Location != "/" {
+		t.Errorf("location %q, want /", p.Location)
+	}
 	for _, bad := range []string{"HTTP/2 200 OK\r\n", "HTTP/1.1 2x0 OK\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"} {
 		var q parser
 		if _, err := q.feed([]byte(bad)); err == nil {

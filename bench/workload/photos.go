@@ -27,7 +27,9 @@ import (
 //     src="/static/..." attributes of a page's HTML;
 //   - POST /login with form fields name and password sets cookie "session";
 //     POST /p/{id}/comments with form field body posts a comment for the
-//     logged-in user; POSTs carry Origin: http://host:port of the target.
+//     logged-in user; POSTs carry Origin: http://host:port of the target;
+//     a redirect (3xx with a Location path) after a POST is followed with a
+//     GET, as a browser does, and counts as a page view.
 
 // DefaultTags are the tag names the data generator uses.
 var DefaultTags = []string{
@@ -192,6 +194,7 @@ type visit struct {
 	lastPhoto      int    // id of the photo page just viewed, for a comment
 	follow         bool   // the visitor will follow the page's next-page link
 	nextLink       string // that link, once the page came
+	redirect       string // where the last POST's answer sent the visitor
 	images         []string
 	seen           map[string]bool
 }
@@ -205,6 +208,11 @@ func (v *visit) Next(prev *loadgen.Response) (loadgen.Request, bool) {
 		name := UserName(1 + v.rng.IntN(v.w.Users))
 		form := url.Values{"name": {name}, "password": {Password(name)}}.Encode()
 		return v.req(loadgen.Request{Kind: loadgen.Post, Method: "POST", Path: "/login", Form: form}), true
+	}
+	if v.redirect != "" {
+		path := v.redirect
+		v.redirect = ""
+		return v.req(loadgen.Request{Kind: loadgen.Page, Path: path, WantBody: true}), true
 	}
 	if len(v.images) > 0 {
 		img := v.images[0]
@@ -276,12 +284,17 @@ func permute(rank uint64, n int) int {
 }
 
 // learn takes what a visitor keeps from a response: the session cookie of a
-// login, and the images of a page.
+// login, where a POST's redirect leads, and the images and next-page link
+// of a page.
 func (v *visit) learn(r *loadgen.Response) {
 	for _, c := range r.Cookies {
 		if strings.HasPrefix(c, "session=") {
 			v.cookie = c
 		}
+	}
+	if v.last == loadgen.Post && r.Status >= 300 && r.Status < 400 &&
+		strings.HasPrefix(r.Location, "/") && !strings.HasPrefix(r.Location, "//") {
+		v.redirect = r.Location
 	}
 	if v.last == loadgen.Page && r.Status == 200 {
 		if v.follow {

@@ -266,7 +266,18 @@ func TestPhotosOverHTTP(t *testing.T) {
 		t.Fatalf("the same seed sent %d, then %d requests", len(a), len(b))
 	}
 	var sawLogin, sawComment, sawImage bool
-	for _, l := range a {
+	for i, l := range a {
+		// A browser follows the redirect that answers a form post.
+		if strings.HasPrefix(l, "POST ") && i+1 < len(a) {
+			path := strings.Fields(l)[1]
+			want := "GET /"
+			if strings.HasSuffix(path, "/comments") {
+				want = "GET " + strings.TrimSuffix(path, "/comments")
+			}
+			if got := a[i+1]; got != want && !strings.HasPrefix(got, want+" ") {
+				t.Errorf("after %q came %q, want %q", l, got, want)
+			}
+		}
 		switch {
 		case strings.HasPrefix(l, "POST /login"):
 			sawLogin = true
