@@ -227,3 +227,26 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+// The default state folder is relative (.lab): the servers, which run in
+// folders of their own, must still find their data.
+func TestUpWithARelativeStateFolder(t *testing.T) {
+	parent := stateDir(t)
+	wd, _ := os.Getwd()
+	if err := os.Chdir(parent); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	lab := &infra.Lab{State: ".lab"}
+	_, started, err := lab.Up(context.Background())
+	infratest.NeedBinary(t, err)
+	defer lab.Down(context.Background())
+	if len(started) != 2 {
+		t.Fatalf("started %d services, want 2", len(started))
+	}
+	for _, s := range lab.Status() {
+		if s.State != "running" {
+			t.Errorf("%+v", s)
+		}
+	}
+}

@@ -38,6 +38,11 @@ func (m *Memcached) Start(ctx context.Context) (*Process, error) {
 	} else if !isExecutable(bin) {
 		return nil, missing(bin, "memcached")
 	}
+	dir, err := filepath.Abs(m.Dir)
+	if err != nil {
+		return nil, err
+	}
+	m.Dir = dir
 	if err := os.MkdirAll(m.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("memcached: %w", err)
 	}

@@ -157,6 +157,12 @@ func command(ctx context.Context, cred *syscall.Credential, bin string, args ...
 // Start initialises the cluster on first use, starts the server and waits
 // until it accepts connections and the lab's database exists.
 func (pg *Postgres) Start(ctx context.Context) (*Process, error) {
+	// The server runs in its own folder: every path it gets is absolute.
+	dir, err := filepath.Abs(pg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	pg.Dir = dir
 	bin, err := pg.binDir()
 	if err != nil {
 		return nil, err

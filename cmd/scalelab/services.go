@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -17,6 +18,11 @@ import (
 // the lab to external servers; SCALELAB_MEMCACHED and SCALELAB_PG_BINDIR
 // point at binaries installed outside the usual places.
 func newLab(g *globalOptions) *infra.Lab {
+	// Servers run in folders of their own: the state folder's path must not
+	// depend on the working folder.
+	if abs, err := filepath.Abs(g.State); err == nil {
+		g.State = abs
+	}
 	return &infra.Lab{
 		State:            g.State,
 		DatabaseURL:      os.Getenv("DATABASE_URL"),
