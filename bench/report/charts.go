@@ -69,7 +69,7 @@ func measured(xs []*driver.Result) bool {
 }
 
 // tickNames are the stages' names short enough to fit under a bar.
-var tickNames = map[string]string{"3": "balanced", "4-noindex": "no index"}
+var tickNames = map[string]string{"2": "app srv", "3": "balanced", "4-noindex": "no index"}
 
 // tickName is a stage's name under its bar: "stage 4" over "no index".
 func tickName(x *driver.Result) string {
