@@ -113,25 +113,23 @@ func (w *Where) add(state string, servePID int, rec *record.Record, idleS float6
 	}
 	cpu := rec.Results.CPU
 	w.CPUS[CompLoad] += cpu.ClientUserS + cpu.ClientSysS
-	var serve, children float64
+	// Each watched process counts without the other watched ones below it
+	// (procstat), so serve's share is its own and its CGI programs'.
 	for _, p := range cpu.Watched {
 		s := p.UserS + p.SysS
 		switch {
 		case p.PID == servePID:
-			serve = s // includes its descendants: nginx and app servers too
+			w.CPUS[CompHost] += s
 		case in(p.PID, nginx):
 			w.CPUS[CompNginx] += s
-			children += s
 		case in(p.PID, apps):
 			w.CPUS[CompApp] += s
-			children += s
 		case p.PID == pg:
 			w.CPUS[CompPostgres] += s
 		case p.PID == mc:
 			w.CPUS[CompMemcached] += s
 		}
 	}
-	w.CPUS[CompHost] += max(0, serve-children)
 	w.CPUS[CompIdle] += idleS
 	w.requests += rec.Results.Requests
 	w.views += rec.Results.PageViews

@@ -99,15 +99,21 @@ func snapshot() (map[int]stat, error) {
 	return m, nil
 }
 
-// tree returns pid and all its descendants in snap.
-func tree(snap map[int]stat, pid int) []int {
+// tree returns pid and all its descendants in snap, except the subtrees
+// of the PIDs in skip: a watched process inside another's tree (an nginx
+// started by a stage's serve process) is counted once, as itself.
+func tree(snap map[int]stat, pid int, skip map[int]bool) []int {
 	children := map[int][]int{}
 	for p, st := range snap {
 		children[st.ppid] = append(children[st.ppid], p)
 	}
 	out := []int{pid}
 	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
+		for _, c := range children[out[i]] {
+			if !skip[c] {
+				out = append(out, c)
+			}
+		}
 	}
 	return out
 }
@@ -124,6 +130,8 @@ type Usage struct {
 // watched PID counts with its descendants (an nginx master with its workers,
 // a CGI host with the programs it runs): those alive at the start or the end,
 // plus, through the kernel's cutime, children that exited and were reaped.
+// A watched process that is also a descendant of another watched one counts
+// only for itself, so the usages add up to the time really used.
 type Watcher struct {
 	pids  []int
 	start map[int]stat
@@ -155,11 +163,15 @@ func (w *Watcher) Stop() ([]Usage, error) {
 	if err != nil {
 		return nil, err
 	}
+	watched := map[int]bool{}
+	for _, pid := range w.pids {
+		watched[pid] = true
+	}
 	var out []Usage
 	for _, pid := range w.pids {
 		u := Usage{PID: pid, Name: w.start[pid].name}
 		seen := map[int]bool{}
-		for _, p := range append(tree(w.start, pid), tree(end, pid)...) {
+		for _, p := range append(tree(w.start, pid, watched), tree(end, pid, watched)...) {
 			if seen[p] {
 				continue
 			}
