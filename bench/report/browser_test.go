@@ -20,8 +20,9 @@ import (
 // protocol on a pipe (--remote-debugging-pipe: NUL-separated JSON on file
 // descriptors 3 and 4), which needs no WebSocket client and no port.
 //
-// It is skipped when Chromium is not installed (CI's deps do not install
-// it); set REPORT_SCREENSHOT=FILE.png to keep a full-page screenshot.
+// It is skipped when Chromium is not installed (.ci/run installs it;
+// make deps does not); set REPORT_SCREENSHOT=FILE.png to keep a full-page
+// screenshot.
 func TestReportInABrowser(t *testing.T) {
 	bin := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
