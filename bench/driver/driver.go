@@ -91,6 +91,11 @@ type Options struct {
 	Stdout io.Writer
 	// SkipVerify measures without verifying first (--no-verify).
 	SkipVerify bool
+	// Capacity, if set, also searches each stage's capacity at this latency
+	// goal (open loop) after its measurement; CapacityStep is each trial's
+	// length (zero: 3 s).
+	Capacity     *bench.SLO
+	CapacityStep time.Duration
 	// DatabaseURL and MemcachedServers are the lab's services, read to
 	// count SQL statements and memcached operations per page view.
 	DatabaseURL, MemcachedServers string
@@ -163,6 +168,8 @@ type Result struct {
 	// of the stage's processes (serve and its children), summed over repeats.
 	ClientCPUS float64 `json:"client_cpu_s"`
 	ServerCPUS float64 `json:"server_cpu_s"`
+	// Capacity is the stage's capacity at the latency goal (--find-capacity).
+	Capacity *bench.Capacity `json:"capacity,omitempty"`
 	// Where says where the CPU went and what a page view cost in queries
 	// and cache operations (built-in tool only).
 	Where *Where `json:"where,omitempty"`
@@ -219,6 +226,13 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 		return nil, err
 	}
 	r.Verification = verdict
+	if o.Capacity != nil {
+		c, err := findCapacity(ctx, o, run, ds, r)
+		if err != nil {
+			return append(results, r), fmt.Errorf("capacity of stage %s: %w", st.ID, err)
+		}
+		r.Capacity = c
+	}
 	results = append(results, r)
 	for _, c := range o.Sweep {
 		so := o
@@ -421,4 +435,30 @@ func tail(path string) string {
 		lines = lines[len(lines)-3:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// findCapacity searches the stage's capacity at o.Capacity with the photo
+// workload in the open loop, starting at half the page views per second
+// the closed loop measured.
+func findCapacity(ctx context.Context, o Options, run *served, ds Dataset, closed Result) (*bench.Capacity, error) {
+	fmt.Fprintf(o.Stdout, "  searching stage %s's capacity at %s …\n", closed.Stage, o.Capacity)
+	return bench.FindCapacity(ctx, bench.CapacityOptions{
+		Load: bench.LoadOptions{
+			Targets:     run.urls[:1],
+			Connections: max(256, o.Connections),
+			Timeout:     10 * time.Second,
+			Workload:    "photos",
+			Photos:      workload.Photos{Seed: ds.Seed, Users: ds.Users, Photos: int(ds.Photos), LoginShare: 0.1, CommentShare: 0.01},
+		},
+		SLO:   *o.Capacity,
+		Start: max(1, closed.PageViews/2),
+		Step:  o.CapacityStep,
+		Progress: func(t bench.Trial) {
+			verdict := "meets"
+			if !t.Pass {
+				verdict = "misses"
+			}
+			fmt.Fprintf(o.Stdout, "    %8.0f views/s: %8.0f req/s, p%g %8.2f ms, %d errors: %s the goal\n", t.Rate, t.Achieved, o.Capacity.Percentile, t.LatencyMs, t.Errors, verdict)
+		},
+	})
 }

@@ -118,6 +118,13 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 		run.Results = append(run.Results, results...)
 		for _, r := range results {
 			printRow(o, run, r)
+			if c := r.Capacity; c != nil {
+				at := ""
+				if c.AtLeast {
+					at = "at least "
+				}
+				fmt.Fprintf(o.Stdout, "  capacity at %s: %s%.0f page views/s (%.0f req/s), %.1f million pages a day\n", c.SLO, at, c.Rate, c.AchievedRPS, c.PagesPerDay/1e6)
+			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {

@@ -30,6 +30,11 @@ type benchOptions struct {
 	NoVerify    bool
 	Out         string
 	Sweep       []int
+	// FindCapacity searches each stage's capacity at SLO (open loop).
+	FindCapacity bool
+	SLO          string
+	CapacityStep time.Duration
+	slo          *bench.SLO
 }
 
 func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
@@ -44,6 +49,8 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
 	f.StringSliceVar(&o.Tools, "tool", nil, "also load the front page with ab and/or wrk (ab,wrk), parsed into the same record")
 	f.BoolVar(&o.NoVerify, "no-verify", false, "measure without checking the stage's pages against stage 2 first")
 	f.StringVar(&o.Out, "out", "results", "folder under which the run's folder <UTC time>-<host> is made")
+	f.StringVar(&o.SLO, "slo", "p99=100ms", "latency goal of the capacity search: pNN=DURATION")
+	f.DurationVar(&o.CapacityStep, "capacity-step", 3*time.Second, "length of each trial of the capacity search")
 	f.IntSliceVar(&o.Sweep, "sweep", nil, "also measure each stage at these connection counts (e.g. 1,4,16,64,256): throughput against concurrency")
 }
 
@@ -74,6 +81,16 @@ func (o *benchOptions) validate() error {
 	}
 	if o.Rate > 0 {
 		o.Connections = 0
+	}
+	if o.FindCapacity {
+		slo, err := bench.ParseSLO(o.SLO)
+		if err != nil {
+			return &usageError{err}
+		}
+		if o.CapacityStep <= 0 {
+			return usagef("--capacity-step must be positive, got %s", o.CapacityStep)
+		}
+		o.slo = &slo
 	}
 	return nil
 }
@@ -123,6 +140,7 @@ STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
 	}
 	addBenchFlags(cmd, o, 1)
 	cmd.Flags().BoolVar(&o.NoIndex, "no-index", false, "run the stage without the secondary indexes")
+	cmd.Flags().BoolVar(&o.FindCapacity, "find-capacity", false, "also search the highest open-loop rate that meets --slo with no errors")
 	return cmd
 }
 
@@ -166,6 +184,7 @@ minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 		},
 	}
 	addBenchFlags(cmd, o, 3)
+	cmd.Flags().BoolVar(&o.FindCapacity, "capacity", false, "also search each stage's capacity at --slo")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a small dataset and short runs: a first look in about a minute")
 	return cmd
 }
@@ -191,7 +210,8 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 		Exe: exe, State: g.State, Lab: lab, Users: ds.Users, Seed: ds.Seed,
 		Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup, Repeat: o.Repeat,
 		Tools: o.Tools, Results: o.Out, Stdout: out, SkipVerify: o.NoVerify,
-		DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers, Sweep: o.Sweep,
+		DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
+		Capacity: o.slo, CapacityStep: o.CapacityStep, Sweep: o.Sweep,
 	}
 	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
 	if dir != "" {

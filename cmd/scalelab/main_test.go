@@ -534,3 +534,20 @@ func TestDistributedLoadMerges(t *testing.T) {
 		t.Errorf("merged record: %d requests, histogram of %d, want 800", rec.Results.Requests, rec.Results.Latency.Hist.TotalCount())
 	}
 }
+
+func TestBenchBadUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench"},
+		{"bench", "9"},
+		{"bench", "2", "--find-capacity", "--slo", "p99"},
+		{"bench", "2", "--find-capacity", "--slo", "p99=-5ms"},
+		{"bench", "2", "--repeat", "0"},
+		{"bench", "2", "--tool", "siege"},
+		{"lab", "--duration", "0s"},
+	} {
+		r := run(t, nil, args...)
+		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line", args, r.code, r.stderr)
+		}
+	}
+}
