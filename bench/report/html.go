@@ -54,10 +54,11 @@ func HTML(run *driver.Run, charts []Chart, images map[string][]byte) ([]byte, er
 		Charts     map[string]*htmlChart
 		Stages     []htmlStage
 		Verdict    string
+		Costs      []costRow
 		TalkAB     float64
 		TalkStage1 float64
 	}{Run: run, Caption: caption(run), Settings: settingsLine(run), Warnings: allWarnings(run, rs), Rows: rs,
-		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), TalkAB: driver.TalkAB, TalkStage1: TalkStage1}
+		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), Costs: costRows(run), TalkAB: driver.TalkAB, TalkStage1: TalkStage1}
 	for _, c := range charts {
 		png, ok := images[c.Name]
 		if !ok {

@@ -35,6 +35,17 @@ func Markdown(run *driver.Run, charts []Chart) []byte {
 	if v := indexVerdict(run); v != "" {
 		fmt.Fprintf(&b, "\n%s\n", v)
 	}
+	if cs := costRows(run); len(cs) > 0 {
+		b.WriteString("\n**Where the time went** (per page view; CPU per request from /proc, idle share of the machine):\n\n")
+		b.WriteString("| stage | SQL statements / view | memcached gets / hits per view | CPU µs / request | most of it | idle | capacity |\n|---|--:|--:|--:|---|--:|---|\n")
+		for _, c := range cs {
+			sql := "–"
+			if c.SQL >= 0 {
+				sql = fmt.Sprintf("%.2f", c.SQL)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.2f / %.2f | %.0f | %s | %.0f%% | %s |\n", mdEscape(c.Label), sql, c.Gets, c.Hits, c.CPUUs, c.Top, c.Idle, mdEscape(c.Capacity))
+		}
+	}
 	b.WriteString("\n")
 	for _, c := range charts {
 		fmt.Fprintf(&b, "![%s](%s.png)\n\n", mdEscape(c.Title), c.Name)

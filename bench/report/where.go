@@ -122,3 +122,60 @@ func whereNote(xs []*driver.Result) string {
 	}
 	return "SQL statements per page view: " + strings.Join(parts, ", ") + ". Shares of cores × wall time, from /proc."
 }
+
+// costRow is what a page view cost a stage: the report's "where the time
+// went" table.
+type costRow struct {
+	Label string
+	// SQL, Gets and Hits are per page view; SQL is -1 when not counted.
+	SQL, Gets, Hits float64
+	// CPUUs is the CPU-microseconds per request of everything but idle;
+	// Top names the component that used most of it.
+	CPUUs float64
+	Top   string
+	// Idle is the machine's idle share (%) during the measurements.
+	Idle float64
+	// Capacity says the capacity found at the latency goal, if searched.
+	Capacity string
+}
+
+// costRows lists the results that recorded where the time went.
+func costRows(run *driver.Run) []costRow {
+	var out []costRow
+	for _, x := range whereSeries(run) {
+		w := x.Where
+		r := costRow{Label: longName(x), SQL: w.SQLPerView, Gets: w.MCGetsPerView, Hits: w.MCHitsPerView}
+		var total, top float64
+		for k, v := range w.CPUS {
+			total += v
+			if k == driver.CompIdle {
+				continue
+			}
+			r.CPUUs += w.CPUUsPerRequest[k]
+			if v > top {
+				top, r.Top = v, shortComponent(k)
+			}
+		}
+		if total > 0 {
+			r.Idle = 100 * w.CPUS[driver.CompIdle] / total
+		}
+		if c := x.Capacity; c != nil {
+			at := ""
+			if c.AtLeast {
+				at = "≥ "
+			}
+			r.Capacity = fmt.Sprintf("%s%s views/s at %s (%s pages a day)", at, short(c.Rate), c.SLO, fmtDay(c.Rate))
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func shortComponent(name string) string {
+	for _, c := range components {
+		if c.name == name {
+			return c.short
+		}
+	}
+	return name
+}
