@@ -86,16 +86,8 @@ func ParseWrk(out string) (Result, error) {
 			r.Requests = int64(parseFloat(f[0]))
 			d, _ := time.ParseDuration(strings.TrimSuffix(f[3], ","))
 			r.DurationS = d.Seconds()
-		case len(f) == 2 && strings.HasSuffix(f[0], "%") && strings.Contains("50% 90% 99%", f[0]):
-			ms := wrkDuration(f[1])
-			switch f[0] {
-			case "50%":
-				r.P50Ms = ms
-			case "90%":
-				r.P90Ms = ms
-			case "99%":
-				r.P99Ms = ms
-			}
+		case len(f) == 2 && strings.HasSuffix(f[0], "%"):
+			setPercentile(&r, f[0], wrkDuration(f[1]))
 		case len(f) >= 2 && f[0] == "Latency" && len(f) >= 5:
 			r.MaxMs = wrkDuration(f[3])
 		case strings.HasPrefix(sc.Text(), "  Non-2xx or 3xx responses:") && len(f) == 5:
@@ -146,15 +138,7 @@ func ParseAB(out string) (Result, error) {
 		case strings.HasPrefix(line, "Non-2xx responses:") && len(f) == 3:
 			r.Errors += int64(parseFloat(f[2]))
 		case len(f) == 2 && strings.HasSuffix(f[0], "%"):
-			ms := parseFloat(f[1])
-			switch f[0] {
-			case "50%":
-				r.P50Ms = ms
-			case "90%":
-				r.P90Ms = ms
-			case "99%":
-				r.P99Ms = ms
-			}
+			setPercentile(&r, f[0], parseFloat(f[1]))
 		case len(f) >= 2 && f[0] == "100%":
 			r.MaxMs = parseFloat(f[1])
 		}
@@ -163,6 +147,19 @@ func ParseAB(out string) (Result, error) {
 		return r, fmt.Errorf("ab: no \"Requests per second\" in its output")
 	}
 	return r, nil
+}
+
+// setPercentile files a "50%", "90%" or "99%" line of ab's or wrk's
+// latency distribution; other percentiles are not recorded.
+func setPercentile(r *Result, label string, ms float64) {
+	switch label {
+	case "50%":
+		r.P50Ms = ms
+	case "90%":
+		r.P90Ms = ms
+	case "99%":
+		r.P99Ms = ms
+	}
 }
 
 func parseFloat(s string) float64 {
