@@ -105,6 +105,14 @@ func StartProcess(name string, cmd *exec.Cmd, logPath string) (*Process, error) 
 	return p, nil
 }
 
+// Adopt describes a running process started elsewhere (a child of the
+// driver, say) so that the lab can record it and stop it later.
+func Adopt(name string, pid int) *Process {
+	p := &Process{Name: name, PID: pid}
+	p.StartTime, _, _ = procStat(pid)
+	return p
+}
+
 // Stop asks the process to end with sig, waits up to grace for it to exit,
 // then kills its whole process group (it leads its own session, so its
 // children are in the group). It is a no-op for a process no longer alive.

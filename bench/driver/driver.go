@@ -361,6 +361,9 @@ type served struct {
 	urls []string
 	log  string
 	done chan struct{}
+	// rec is the child's record in lab, removed when it stops.
+	rec *infra.Process
+	lab *infra.Lab
 }
 
 // startServe runs "scalelab serve ARGS" as a child with its output in
@@ -389,6 +392,12 @@ func startServe(ctx context.Context, o Options, args []string, logPath string) (
 	}
 	s := &served{cmd: cmd, pid: cmd.Process.Pid, log: logPath, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(s.done) }()
+	// Recorded in the lab, so that "scalelab down" stops it (and it stops
+	// what it started) even if the driver itself is killed.
+	if o.Lab != nil {
+		s.rec, s.lab = infra.Adopt("driver-serve-"+strings.Join(args, "-"), s.pid), o.Lab
+		o.Lab.Record(s.rec)
+	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		if b, err := os.ReadFile(ready); err == nil {
@@ -425,6 +434,9 @@ func (s *served) stop() {
 	case <-time.After(5 * time.Minute):
 		syscall.Kill(-s.pid, syscall.SIGKILL)
 		<-s.done
+	}
+	if s.lab != nil {
+		s.lab.Forget(s.rec)
 	}
 }
 

@@ -551,3 +551,39 @@ func TestBenchBadUsage(t *testing.T) {
 		}
 	}
 }
+
+// A driver killed outright (SIGKILL: no cleanup of its own) leaves a lab
+// that "scalelab down" still stops completely, by the pid records.
+func TestDownCleansUpAfterAKilledDriver(t *testing.T) {
+	dir, out := stateDir(t), t.TempDir()
+	r := run(t, nil, "seed", "--users", "200", "--state", dir)
+	needServices(t, r)
+	cmd, _, stderr := scalelab(nil, "bench", "3", "--users", "200", "--duration", "60s", "--warmup", "0s", "--no-verify", "--state", dir, "--out", out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the stage runs: its serve child and app servers are recorded.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "run", "stage3-app-*.json"))
+		serve, _ := filepath.Glob(filepath.Join(dir, "run", "driver-serve-*.json"))
+		if len(files) > 0 && len(serve) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the stage never started: %s", stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Kill()
+	cmd.Wait()
+	if len(infratest.LabProcesses(dir)) == 0 {
+		t.Fatal("no process of the lab left after killing the driver: the test proves nothing")
+	}
+	if r := run(t, nil, "down", "--state", dir); r.code != 0 {
+		t.Fatalf("down: %+v", r)
+	}
+	waitNoProcesses(t, dir)
+}
