@@ -163,6 +163,19 @@ func (l *Lab) Record(p *Process) error {
 	return saveProcess(l.procFile(p.Name), p)
 }
 
+// Recorded returns every process recorded in the state folder (services,
+// stages' processes), alive or not.
+func (l *Lab) Recorded() []*Process {
+	files, _ := filepath.Glob(filepath.Join(l.runDir(), "*.json"))
+	var out []*Process
+	for _, f := range files {
+		if p, err := loadProcess(f); err == nil && p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Forget removes a process's record after it was stopped.
 func (l *Lab) Forget(p *Process) { os.Remove(l.procFile(p.Name)) }
 

@@ -187,3 +187,16 @@ func (n *Nginx) Stop() error {
 	}
 	return n.proc.Stop(syscall.SIGQUIT, 10*time.Second)
 }
+
+// StopNginx stops a stage's nginx (if it was started) and removes its
+// record from lab (if any).
+func StopNginx(n *Nginx, lab *Lab) error {
+	if n == nil {
+		return nil
+	}
+	err := n.Stop()
+	if lab != nil && n.Process() != nil {
+		lab.Forget(n.Process())
+	}
+	return err
+}

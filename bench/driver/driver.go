@@ -276,7 +276,7 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 			Out:         out,
 		}
 		if watch {
-			lo.WatchPIDs = watchList(o.State, run.pid)
+			lo.WatchPIDs = watchList(o.Lab, run.pid)
 		}
 		return bench.Load(ctx, lo)
 	}
@@ -304,7 +304,7 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 			return res, ctx.Err()
 		}
 		idle := idleSeconds() - idle0
-		where.add(o.State, run.pid, rec, idle)
+		where.add(o.Lab, run.pid, rec, idle)
 		views := rec.Results.PageViews
 		if views == 0 {
 			views = rec.Results.Requests // the baselines: a request is a view

@@ -3,11 +3,9 @@ package driver
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/infra"
 )
 
 // Where the time went: the talk's first advice is to know where the
@@ -55,22 +54,14 @@ type Where struct {
 }
 
 // components finds the PIDs of the running stage's parts from the records
-// the lab keeps in its state folder (<state>/run/*.json).
-func components(state string) (nginx, apps []int, postgres, memcached int) {
-	files, _ := filepath.Glob(filepath.Join(state, "run", "*.json"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		var p struct {
-			Name string `json:"name"`
-			PID  int    `json:"pid"`
-		}
-		if json.Unmarshal(b, &p) != nil || p.PID <= 0 {
-			continue
-		}
+// the lab keeps in its state folder.
+func components(lab *infra.Lab) (nginx, apps []int, postgres, memcached int) {
+	if lab == nil {
+		return
+	}
+	for _, p := range lab.Recorded() {
 		switch {
+		case p.PID <= 0:
 		case p.Name == "postgres":
 			postgres = p.PID
 		case p.Name == "memcached":
@@ -85,8 +76,8 @@ func components(state string) (nginx, apps []int, postgres, memcached int) {
 }
 
 // watchList is every PID to watch for a stage served by servePID.
-func watchList(state string, servePID int) []int {
-	nginx, apps, pg, mc := components(state)
+func watchList(lab *infra.Lab, servePID int) []int {
+	nginx, apps, pg, mc := components(lab)
 	pids := append([]int{servePID}, nginx...)
 	pids = append(pids, apps...)
 	for _, p := range []int{pg, mc} {
@@ -98,11 +89,11 @@ func watchList(state string, servePID int) []int {
 }
 
 // add folds one measurement's record into w.
-func (w *Where) add(state string, servePID int, rec *record.Record, idleS float64) {
+func (w *Where) add(lab *infra.Lab, servePID int, rec *record.Record, idleS float64) {
 	if w.CPUS == nil {
 		w.CPUS = map[string]float64{}
 	}
-	nginx, apps, pg, mc := components(state)
+	nginx, apps, pg, mc := components(lab)
 	in := func(pid int, set []int) bool {
 		for _, p := range set {
 			if p == pid {

@@ -227,7 +227,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 			return fmt.Errorf("find the scalelab binary: %w", err)
 		}
 		st := &fastcgi.Stage{Addr: o.Addr, Dir: filepath.Join(g.State, "stage1f"), Images: images, Lab: lab,
-			Command: func(args ...string) *exec.Cmd { return exec.Command(exe, append([]string{"appserver"}, args...)...) },
+			Command: appServerCommand(exe),
 			Env:     []string{"DATABASE_URL=" + svc.DatabaseURL}}
 		if err := st.Start(ctx); err != nil {
 			return err
@@ -329,7 +329,7 @@ func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Se
 		Dir:  filepath.Join(g.State, name),
 		Instances: balanced.Instances{
 			N:        n,
-			Command:  func(args ...string) *exec.Cmd { return exec.Command(exe, append([]string{"appserver"}, args...)...) },
+			Command:  appServerCommand(exe),
 			Args:     []string{"--sessions", o.Sessions},
 			Env:      []string{"DATABASE_URL=" + svc.DatabaseURL, "MEMCACHED_SERVERS=" + svc.MemcachedServers},
 			Images:   images,
@@ -404,4 +404,12 @@ func writeReady(path string, urls []string) error {
 		return fmt.Errorf("ready file: %w", err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// appServerCommand starts app servers from this very binary (its hidden
+// "appserver" command): stages 1f, 3 and 4 run them.
+func appServerCommand(exe string) func(args ...string) *exec.Cmd {
+	return func(args ...string) *exec.Cmd {
+		return exec.Command(exe, append([]string{"appserver"}, args...)...)
+	}
 }

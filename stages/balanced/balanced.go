@@ -214,18 +214,5 @@ func (s *Stage) URL() string { return "http://" + s.Addr }
 
 // Close stops nginx, then the instances.
 func (s *Stage) Close(context.Context) error {
-	return errors.Join(StopNginx(s.nginx, s.Lab), s.Instances.Stop())
-}
-
-// StopNginx stops a stage's nginx (if started) and removes its record
-// from the lab (if any).
-func StopNginx(n *infra.Nginx, lab *infra.Lab) error {
-	if n == nil {
-		return nil
-	}
-	err := n.Stop()
-	if lab != nil && n.Process() != nil {
-		lab.Forget(n.Process())
-	}
-	return err
+	return errors.Join(infra.StopNginx(s.nginx, s.Lab), s.Instances.Stop())
 }

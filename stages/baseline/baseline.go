@@ -26,7 +26,6 @@ import (
 
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/stages/appserver"
-	"github.com/scalelab/scalelab/stages/balanced"
 )
 
 var page = template.Must(template.New("baseline").Parse(`<!DOCTYPE html>
@@ -172,6 +171,6 @@ func (s *Stage) Close(ctx context.Context) error {
 	if s.pool != nil {
 		s.pool.Close()
 	}
-	errs = append(errs, balanced.StopNginx(s.nginx, s.Lab))
+	errs = append(errs, infra.StopNginx(s.nginx, s.Lab))
 	return errors.Join(errs...)
 }

@@ -83,5 +83,5 @@ func (s *Stage) URL() string { return "http://" + s.Addr }
 
 // Close stops nginx, then the FastCGI process.
 func (s *Stage) Close(context.Context) error {
-	return errors.Join(balanced.StopNginx(s.nginx, s.Lab), s.app.Stop())
+	return errors.Join(infra.StopNginx(s.nginx, s.Lab), s.app.Stop())
 }
