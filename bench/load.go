@@ -155,6 +155,7 @@ func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
 			"tags":            strings.Join(w.Tags, ","),
 			"login_share":     fmt.Sprint(w.LoginShare),
 			"comment_share":   fmt.Sprint(w.CommentShare),
+			"returning":       fmt.Sprint(w.Returning),
 			"pages_per_visit": fmt.Sprint(w.PagesPerVisit),
 			"zipf":            fmt.Sprint(w.Zipf),
 			"mix":             fmt.Sprintf("front=%g,user=%g,photo=%g,tag=%g", w.Mix.Front, w.Mix.User, w.Mix.Photo, w.Mix.Tag),

@@ -173,6 +173,9 @@ type Result struct {
 	// Where says where the CPU went and what a page view cost in queries
 	// and cache operations (built-in tool only).
 	Where *Where `json:"where,omitempty"`
+	// Writes is the check for lost writes over the measured repeats
+	// (built-in tool, with the database known).
+	Writes *WriteCheck `json:"writes,omitempty"`
 	// Verification is "passed", "skipped" or the failure.
 	Verification string `json:"verification"`
 	// TalkRPS is the talk's figure for this stage.
@@ -185,6 +188,10 @@ type Result struct {
 // ErrVerification is returned when a stage serves wrong pages: it is not
 // measured.
 var ErrVerification = errors.New("verification failed")
+
+// ErrLostWrites is returned when a stage acknowledged a comment it did not
+// keep (or kept one it refused, or kept it twice, or did not show it).
+var ErrLostWrites = errors.New("lost writes")
 
 // BenchStage starts one stage, verifies it, measures it and stops it.
 func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset) ([]Result, error) {
@@ -226,6 +233,9 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 		return nil, err
 	}
 	r.Verification = verdict
+	if w := r.Writes; w != nil && !w.OK() {
+		return []Result{r}, fmt.Errorf("stage %s: %w: %s", st.ID, ErrLostWrites, strings.Join(w.Problems, "; "))
+	}
 	if o.Capacity != nil {
 		c, err := findCapacity(ctx, o, run, ds, r)
 		if err != nil {
@@ -263,8 +273,15 @@ type Dataset struct {
 	Seed   uint64
 }
 
+// photos is the visitor mix the driver loads every stage with: a tenth
+// of the visitors logged in, most of them returning with a session from
+// an earlier visit, and one in a hundred posting a comment.
+func photos(ds Dataset) workload.Photos {
+	return workload.Photos{Seed: ds.Seed, Users: ds.Users, Photos: int(ds.Photos), LoginShare: 0.1, CommentShare: 0.01, Returning: 0.9}
+}
+
 func measure(ctx context.Context, o Options, st Stage, run *served, targets []string, wl string, ds Dataset) (Result, error) {
-	load := func(d time.Duration, conns int, rate float64, out string, watch bool) (*record.Record, error) {
+	load := func(d time.Duration, conns int, rate float64, writes *workload.WriteLog, watch bool) (*record.Record, error) {
 		lo := bench.LoadOptions{
 			Targets:     targets,
 			Connections: conns,
@@ -272,8 +289,13 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 			Duration:    d,
 			Timeout:     10 * time.Second,
 			Workload:    wl,
-			Photos:      workload.Photos{Seed: ds.Seed, Users: ds.Users, Photos: int(ds.Photos), LoginShare: 0.1, CommentShare: 0.01},
-			Out:         out,
+			Photos:      photos(ds),
+		}
+		if writes != nil {
+			// A tag no other run's comments carry: the check finds this
+			// measurement's comments and only them.
+			lo.Photos.Tag = fmt.Sprintf("stage %s %x", st.ID, time.Now().UnixNano())
+			lo.Photos.Writes = writes
 		}
 		if watch {
 			lo.WatchPIDs = watchList(o.Lab, run.pid)
@@ -282,11 +304,11 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 	}
 	// Prime (fill caches, open pools) at low concurrency, then warm up at
 	// the measured load; neither is recorded.
-	if _, err := load(max(time.Second, o.Warmup/2), 4, 0, "", false); err != nil {
+	if _, err := load(max(time.Second, o.Warmup/2), 4, 0, nil, false); err != nil {
 		return Result{}, fmt.Errorf("prime stage %s: %w", st.ID, err)
 	}
 	if o.Warmup > 0 {
-		if _, err := load(o.Warmup, o.Connections, o.Rate, "", false); err != nil {
+		if _, err := load(o.Warmup, o.Connections, o.Rate, nil, false); err != nil {
 			return Result{}, fmt.Errorf("warm up stage %s: %w", st.ID, err)
 		}
 	}
@@ -296,12 +318,26 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 	for k := 1; k <= o.Repeat; k++ {
 		// The records (with their histograms) are kept in run.json.
 		before, idle0 := readCounters(ctx, o.DatabaseURL, o.MemcachedServers), idleSeconds()
-		rec, err := load(o.Duration, o.Connections, o.Rate, "", true)
+		var writes *workload.WriteLog
+		if wl == "photos" && o.DatabaseURL != "" {
+			writes = &workload.WriteLog{}
+		}
+		rec, err := load(o.Duration, o.Connections, o.Rate, writes, true)
 		if err != nil {
 			return res, fmt.Errorf("load stage %s: %w", st.ID, err)
 		}
 		if ctx.Err() != nil {
 			return res, ctx.Err()
+		}
+		if writes != nil {
+			wc, err := checkWrites(ctx, o.DatabaseURL, targets[0], writes.Writes())
+			if err != nil {
+				return res, fmt.Errorf("stage %s: %w", st.ID, err)
+			}
+			if res.Writes == nil {
+				res.Writes = &WriteCheck{}
+			}
+			res.Writes.add(wc)
 		}
 		idle := idleSeconds() - idle0
 		where.add(o.Lab, run.pid, rec, idle)
@@ -460,7 +496,7 @@ func findCapacity(ctx context.Context, o Options, run *served, ds Dataset, close
 			Connections: max(256, o.Connections),
 			Timeout:     10 * time.Second,
 			Workload:    "photos",
-			Photos:      workload.Photos{Seed: ds.Seed, Users: ds.Users, Photos: int(ds.Photos), LoginShare: 0.1, CommentShare: 0.01},
+			Photos:      photos(ds),
 		},
 		SLO:   *o.Capacity,
 		Start: max(1, closed.PageViews/2),

@@ -125,6 +125,9 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 				}
 				fmt.Fprintf(o.Stdout, "  capacity at %s: %s%.0f page views/s (%.0f req/s), %.1f million pages a day\n", c.SLO, at, c.Rate, c.AchievedRPS, c.PagesPerDay/1e6)
 			}
+			if w := r.Writes; w != nil && !r.Sweep {
+				fmt.Fprintf(o.Stdout, "  writes: %s\n", w)
+			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {

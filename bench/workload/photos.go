@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/scalelab/scalelab/bench/loadgen"
 )
@@ -71,6 +72,24 @@ type Photos struct {
 	// CommentShare is the share of visitors who post a comment (they log
 	// in too, whatever LoginShare says).
 	CommentShare float64
+	// Returning is the share of logged-in visitors who come back with the
+	// session cookie an earlier visit of the run got, instead of logging
+	// in again: on a real site a login lasts for many visits, and a
+	// password check is made slow on purpose (bcrypt), so a workload where
+	// every logged-in visit logs in would measure mostly the hash. A
+	// returning visitor takes one of the run's recent sessions; while the
+	// run has none yet, it logs in. Zero means every logged-in visit logs
+	// in. Because which session a returning visitor finds depends on
+	// what other connections have done, Returning > 0 gives up the exact
+	// same-seed-same-requests property for the logins (the pages viewed
+	// are still the same).
+	Returning float64
+	// Tag is written into every comment's body, so that the comments of one
+	// run can be told from all others ("run 3"); see Writes.
+	Tag string
+	// Writes, when not nil, logs every comment posted and how it was
+	// answered, so that the run can be checked for lost writes.
+	Writes *WriteLog
 	// PagesPerVisit is the mean number of pages a visit views (at least 1,
 	// geometrically distributed). Zero means 4.
 	PagesPerVisit float64
@@ -81,6 +100,41 @@ type Photos struct {
 	MaxImages int
 	// Mix weighs the kinds of page viewed. Zero means DefaultMix.
 	Mix Mix
+
+	jar *jar // the run's sessions, for returning visitors
+}
+
+// jar holds the most recent session cookies of a run, shared by its
+// visits (which the load generator may run on several goroutines).
+type jar struct {
+	mu      sync.Mutex
+	cookies []string
+	next    int
+}
+
+// jarSize bounds the sessions kept: enough for many distinct users, few
+// enough that old sessions are forgotten as a real user's would expire.
+const jarSize = 1024
+
+func (j *jar) put(c string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.cookies) < jarSize {
+		j.cookies = append(j.cookies, c)
+		return
+	}
+	j.cookies[j.next] = c
+	j.next = (j.next + 1) % jarSize
+}
+
+// pick returns one of the sessions, chosen by x in [0, 1), or "".
+func (j *jar) pick(x float64) string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.cookies) == 0 {
+		return ""
+	}
+	return j.cookies[int(x*float64(len(j.cookies)))]
 }
 
 // Mix is the relative weight of each kind of page.
@@ -148,7 +202,7 @@ func (w *Photos) Check() error {
 		return fmt.Errorf("workload: users and photos must be at least 1")
 	case len(w.Tags) == 0:
 		return fmt.Errorf("workload: no tags")
-	case w.LoginShare < 0 || w.LoginShare > 1 || w.CommentShare < 0 || w.CommentShare > 1:
+	case w.LoginShare < 0 || w.LoginShare > 1 || w.CommentShare < 0 || w.CommentShare > 1 || w.Returning < 0 || w.Returning > 1:
 		return fmt.Errorf("workload: shares must be between 0 and 1")
 	case w.PagesPerVisit < 1:
 		return fmt.Errorf("workload: pages per visit must be at least 1")
@@ -156,6 +210,9 @@ func (w *Photos) Check() error {
 		return fmt.Errorf("workload: the Zipf exponent must be greater than 1")
 	case w.Mix.Front < 0 || w.Mix.User < 0 || w.Mix.Photo < 0 || w.Mix.Tag < 0:
 		return fmt.Errorf("workload: mix weights must not be negative")
+	}
+	if w.jar == nil {
+		w.jar = &jar{}
 	}
 	return nil
 }
@@ -168,6 +225,11 @@ func (w *Photos) Visit(k uint64) loadgen.Visit {
 	u := v.rng.Float64()
 	v.comment = u < w.CommentShare
 	v.login = v.comment || u < w.LoginShare
+	if r := v.rng.Float64(); v.login && r < w.Returning {
+		if c := w.jar.pick(v.rng.Float64()); c != "" {
+			v.cookie, v.loggedIn = c, true
+		}
+	}
 	v.pagesLeft = 1
 	// Geometric: each further page with probability 1 - 1/mean.
 	for v.pagesLeft < 100 && v.rng.Float64() < 1-1/w.PagesPerVisit {
@@ -191,6 +253,7 @@ type visit struct {
 	pagesLeft      int
 	cookie         string
 	last           loadgen.Kind
+	lastWrite      *Write // the comment just posted, until its answer comes
 	lastPhoto      int    // id of the photo page just viewed, for a comment
 	follow         bool   // the visitor will follow the page's next-page link
 	nextLink       string // that link, once the page came
@@ -200,6 +263,10 @@ type visit struct {
 }
 
 func (v *visit) Next(prev *loadgen.Response) (loadgen.Request, bool) {
+	if w := v.lastWrite; w != nil {
+		v.lastWrite = nil
+		v.w.Writes.answer(w, prev)
+	}
 	if prev != nil {
 		v.learn(prev)
 	}
@@ -221,8 +288,15 @@ func (v *visit) Next(prev *loadgen.Response) (loadgen.Request, bool) {
 	}
 	if v.comment && v.lastPhoto > 0 {
 		v.comment = false
-		form := url.Values{"body": {fmt.Sprintf("Lovely photo! (visitor %d)", v.k)}}.Encode()
+		body := fmt.Sprintf("Lovely photo! (visitor %d)", v.k)
+		if v.w.Tag != "" {
+			body = fmt.Sprintf("Lovely photo! (visitor %d, %s)", v.k, v.w.Tag)
+		}
+		form := url.Values{"body": {body}}.Encode()
 		path := "/p/" + strconv.Itoa(v.lastPhoto) + "/comments"
+		if v.w.Writes != nil {
+			v.lastWrite = v.w.Writes.add(v.lastPhoto, body)
+		}
 		v.lastPhoto = 0
 		return v.req(loadgen.Request{Kind: loadgen.Post, Method: "POST", Path: path, Form: form}), true
 	}
@@ -288,8 +362,11 @@ func permute(rank uint64, n int) int {
 // of a page.
 func (v *visit) learn(r *loadgen.Response) {
 	for _, c := range r.Cookies {
-		if strings.HasPrefix(c, "session=") {
+		if strings.HasPrefix(c, "session=") && len(c) > len("session=") {
 			v.cookie = c
+			if v.w.Returning > 0 {
+				v.w.jar.put(c)
+			}
 		}
 	}
 	if v.last == loadgen.Post && r.Status >= 300 && r.Status < 400 &&

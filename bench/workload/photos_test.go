@@ -343,3 +343,84 @@ func TestPhotosOpenLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestReturningVisitors: with Returning, most logged-in visits reuse a
+// session an earlier visit got instead of logging in; without it, every
+// logged-in visit logs in.
+func TestReturningVisitors(t *testing.T) {
+	count := func(w *workload.Photos) (logins, withCookie int) {
+		for _, l := range simulate(w, 2000) {
+			switch {
+			case strings.Contains(l, "POST /login "):
+				logins++
+			case strings.Contains(l, " session="):
+				withCookie++
+			}
+		}
+		return
+	}
+	every, _ := count(mustPhotos(t, workload.Photos{Seed: 5, Users: 1000, LoginShare: 0.3}))
+	fresh, cookies := count(mustPhotos(t, workload.Photos{Seed: 5, Users: 1000, LoginShare: 0.3, Returning: 0.9}))
+	if every < 400 {
+		t.Fatalf("%d logins in 2000 visits at a login share of 0.3", every)
+	}
+	// About 10% of the logged-in visits log in, plus the first ones, before
+	// the run has a session to return with.
+	if fresh == 0 || fresh > every/4 {
+		t.Errorf("%d logins with Returning 0.9, %d without: want about a tenth", fresh, every)
+	}
+	if cookies == 0 {
+		t.Error("no request carried a returning visitor's session")
+	}
+	if err := (&workload.Photos{Returning: 1.5}).Check(); err == nil {
+		t.Error("Returning 1.5 accepted")
+	}
+}
+
+// TestWriteLog: every comment posted is logged with its photo, its tagged
+// body and the answer's status; a failed request is logged unanswered.
+func TestWriteLog(t *testing.T) {
+	log := &workload.WriteLog{}
+	w := mustPhotos(t, workload.Photos{Seed: 9, Users: 100, CommentShare: 0.5, Tag: "run 7", Writes: log})
+	posted := 0
+	for k := 0; k < 200; k++ {
+		v := w.Visit(uint64(k))
+		var prev *loadgen.Response
+		for {
+			req, ok := v.Next(prev)
+			if !ok {
+				break
+			}
+			prev = &loadgen.Response{Status: 200}
+			if strings.HasSuffix(req.Path, "/comments") {
+				posted++
+				// Every third comment fails without an answer, every
+				// other is refused.
+				switch posted % 3 {
+				case 0:
+					prev = nil
+				case 1:
+					prev = &loadgen.Response{Status: 303, Location: strings.TrimSuffix(req.Path, "/comments")}
+				case 2:
+					prev = &loadgen.Response{Status: 503}
+				}
+			}
+			if req.Path == "/login" {
+				prev.Cookies = []string{"session=abc"}
+			}
+		}
+	}
+	writes := log.Writes()
+	if posted < 50 || len(writes) != posted {
+		t.Fatalf("%d comments posted, %d logged", posted, len(writes))
+	}
+	for i, wr := range writes {
+		if !strings.Contains(wr.Body, "run 7") || wr.Photo < 1 || !wr.Answered {
+			t.Fatalf("write %d: %+v", i, wr)
+		}
+		want := map[int]int{0: 0, 1: 303, 2: 503}[(i+1)%3]
+		if wr.Status != want || wr.Acknowledged() != (want == 303) {
+			t.Errorf("write %d: status %d, want %d", i, wr.Status, want)
+		}
+	}
+}

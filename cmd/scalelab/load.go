@@ -87,6 +87,7 @@ images, logins and comments), the same requests for the same --seed.`,
 	f.StringVar(&tags, "tags", strings.Join(workload.DefaultTags, ","), "photos: tag names, comma-separated")
 	f.Float64Var(&opts.Photos.LoginShare, "login-share", 0.1, "photos: share of visitors who log in")
 	f.Float64Var(&opts.Photos.CommentShare, "comment-share", 0.02, "photos: share of visitors who post a comment")
+	f.Float64Var(&opts.Photos.Returning, "returning", 0.9, "photos: share of logged-in visitors who come back with an earlier visit's session instead of logging in")
 	f.Float64Var(&opts.Photos.PagesPerVisit, "pages-per-visit", 4, "photos: mean pages viewed per visit")
 	f.Float64Var(&opts.Photos.Zipf, "zipf", 1.1, "photos: Zipf exponent (>1) of user and photo popularity")
 	f.StringVar(&mix, "mix", "front=0.1,user=0.4,photo=0.35,tag=0.15", "photos: weights of the page kinds")

@@ -347,6 +347,24 @@ func TestLabQuick(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("stages measured %v, want %v", got, want)
 	}
+	// Every stage that ran the photo workload was checked for lost writes.
+	checked := 0
+	for _, x := range rec.Results {
+		if x.Stage == "0" {
+			continue
+		}
+		if x.Writes == nil || !x.Writes.OK() {
+			t.Errorf("stage %s: write check %+v", x.Stage, x.Writes)
+			continue
+		}
+		checked += x.Writes.Checked
+	}
+	if checked == 0 {
+		t.Error("no comment of the run was checked in the database")
+	}
+	if !strings.Contains(r.stdout, "writes: ") {
+		t.Errorf("the run's output says nothing of its writes:\n%s", r.stdout)
+	}
 	for _, x := range rec.Results {
 		w := x.Where
 		if w == nil {
