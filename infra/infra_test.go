@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -248,5 +249,44 @@ func TestUpWithARelativeStateFolder(t *testing.T) {
 		if s.State != "running" {
 			t.Errorf("%+v", s)
 		}
+	}
+}
+
+// A service stopped under a running lab (scalelab bench --fault) comes back
+// on the same address, so that everything configured with it finds it.
+func TestStopAndStartServiceKeepsTheAddress(t *testing.T) {
+	ctx := context.Background()
+	dir := stateDir(t)
+	lab := &infra.Lab{State: dir}
+	svc, _, err := lab.Up(ctx)
+	infratest.NeedBinary(t, err)
+	t.Cleanup(func() { lab.Down(ctx) })
+	for _, name := range []string{"memcached", "postgres"} {
+		port, err := lab.StopService(ctx, name)
+		if err != nil {
+			t.Fatalf("stop %s: %v", name, err)
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Fatalf("%s still answers on %s after StopService", name, addr)
+		}
+		if _, err := lab.StopService(ctx, name); err == nil {
+			t.Errorf("stopping a stopped %s succeeded", name)
+		}
+		p, err := lab.StartService(ctx, name, port)
+		if err != nil {
+			t.Fatalf("start %s again: %v", name, err)
+		}
+		if p.Addr != addr {
+			t.Errorf("%s came back on %s, want %s", name, p.Addr, addr)
+		}
+	}
+	again, err := lab.Services()
+	if err != nil || again != svc {
+		t.Errorf("services after the restarts: %+v, %v; before: %+v", again, err, svc)
+	}
+	if _, err := lab.StopService(ctx, "nginx"); err == nil {
+		t.Error("StopService of an unknown service succeeded")
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -99,10 +101,7 @@ func (l *Lab) Up(ctx context.Context) (Services, []*Process, error) {
 	if l.DatabaseURL != "" {
 		s.DatabaseURL = l.DatabaseURL
 	} else {
-		p, fresh, err := l.ensure(ctx, "postgres", func() (*Process, error) {
-			pg := &Postgres{Dir: filepath.Join(l.State, "postgres"), BinDir: l.PostgresBinDir}
-			return pg.Start(ctx)
-		})
+		p, fresh, err := l.ensure(ctx, "postgres", func() (*Process, error) { return l.start(ctx, "postgres", 0) })
 		if err != nil {
 			return fail(err)
 		}
@@ -114,10 +113,7 @@ func (l *Lab) Up(ctx context.Context) (Services, []*Process, error) {
 	if l.MemcachedServers != "" {
 		s.MemcachedServers = l.MemcachedServers
 	} else {
-		p, fresh, err := l.ensure(ctx, "memcached", func() (*Process, error) {
-			m := &Memcached{Dir: filepath.Join(l.State, "memcached"), Binary: l.MemcachedBinary}
-			return m.Start(ctx)
-		})
+		p, fresh, err := l.ensure(ctx, "memcached", func() (*Process, error) { return l.start(ctx, "memcached", 0) })
 		if err != nil {
 			return fail(err)
 		}
@@ -130,6 +126,56 @@ func (l *Lab) Up(ctx context.Context) (Services, []*Process, error) {
 		return fail(fmt.Errorf("up: %w", err))
 	}
 	return s, started, nil
+}
+
+// start starts the service name ("postgres" or "memcached") on port (zero:
+// a free one).
+func (l *Lab) start(ctx context.Context, name string, port int) (*Process, error) {
+	switch name {
+	case "postgres":
+		pg := &Postgres{Dir: filepath.Join(l.State, "postgres"), BinDir: l.PostgresBinDir, Port: port}
+		return pg.Start(ctx)
+	case "memcached":
+		m := &Memcached{Dir: filepath.Join(l.State, "memcached"), Binary: l.MemcachedBinary, Port: port}
+		return m.Start(ctx)
+	}
+	return nil, fmt.Errorf("no service %q (postgres or memcached)", name)
+}
+
+// StopService stops one of the lab's running services ("postgres" or
+// "memcached") and returns the port it listened on, for StartService.
+// It is how scalelab bench --fault takes a service away under load.
+func (l *Lab) StopService(ctx context.Context, name string) (port int, err error) {
+	unlock, err := l.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	p, err := loadProcess(l.procFile(name))
+	if err != nil || !p.Alive() {
+		return 0, fmt.Errorf("the lab's %s is not running (scalelab up starts it)", name)
+	}
+	_, ps, _ := net.SplitHostPort(p.Addr)
+	if port, err = strconv.Atoi(ps); err != nil {
+		return 0, fmt.Errorf("%s's address %q: %w", name, p.Addr, err)
+	}
+	if err := stopProcess(p); err != nil {
+		return 0, fmt.Errorf("stop %s: %w", name, err)
+	}
+	l.Forget(p)
+	return port, nil
+}
+
+// StartService starts a service StopService stopped, on the same port, so
+// that everything configured with its address finds it again.
+func (l *Lab) StartService(ctx context.Context, name string, port int) (*Process, error) {
+	unlock, err := l.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	p, _, err := l.ensure(ctx, name, func() (*Process, error) { return l.start(ctx, name, port) })
+	return p, err
 }
 
 // ensure returns the running process recorded under name, or starts one
