@@ -105,6 +105,10 @@ func StartProcess(name string, cmd *exec.Cmd, logPath string) (*Process, error) 
 	return p, nil
 }
 
+// Exited is closed when a process started by StartProcess has exited; it
+// is nil (never ready) for an adopted process.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
 // Adopt describes a running process started elsewhere (a child of the
 // driver, say) so that the lab can record it and stop it later.
 func Adopt(name string, pid int) *Process {

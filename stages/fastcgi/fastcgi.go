@@ -73,7 +73,7 @@ func (s *Stage) Start(ctx context.Context) error {
 }
 
 // App is the FastCGI process.
-func (s *Stage) App() *infra.Process { return s.app.Procs[0] }
+func (s *Stage) App() *infra.Process { return s.app.Proc(0) }
 
 // Nginx is the stage's nginx.
 func (s *Stage) Nginx() *infra.Nginx { return s.nginx }
