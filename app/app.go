@@ -24,7 +24,13 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Newest(ctx context.Context) ([]data.PhotoCard, error)
 	LatestComments(ctx context.Context, n int) ([]data.CommentView, error)
+	// UserByName leaves PasswordHash empty; UserWithPassword fills it,
+	// for a login, and is never cached.
 	UserByName(ctx context.Context, name string) (data.User, error)
+	UserWithPassword(ctx context.Context, name string) (data.User, error)
+	// UpgradePassword replaces u's stored hash (if still u.PasswordHash)
+	// by hash: a legacy hash is rehashed with bcrypt at login.
+	UpgradePassword(ctx context.Context, u data.User, hash string) error
 	UserPhotos(ctx context.Context, u data.User, page int) ([]data.PhotoCard, int, error)
 	TagPhotos(ctx context.Context, tag string, page int) ([]data.PhotoCard, bool, error)
 	Photo(ctx context.Context, id int64) (data.PhotoDetail, error)

@@ -494,20 +494,25 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, password := r.PostForm.Get("name"), r.PostForm.Get("password")
-	// The same answer whether the name is malformed, the user does not
-	// exist or the password is wrong: the page does not tell which names exist.
+	// The same answer, after the same work (one bcrypt comparison), whether
+	// the name is malformed, the user does not exist or the password is
+	// wrong: neither the page nor its timing tells which names exist.
 	var u data.User
 	err := data.ErrNotFound
 	if validName.MatchString(name) {
-		u, err = s.cfg.Store.UserByName(r.Context(), name)
+		u, err = s.cfg.Store.UserWithPassword(r.Context(), name)
 	}
 	if err != nil && !errors.Is(err, data.ErrNotFound) {
 		s.failErr(w, r, err)
 		return
 	}
-	if err != nil || !data.CheckPassword(u.PasswordHash, password) {
+	ok, upgrade := data.CheckPassword(u.PasswordHash, password)
+	if err != nil || !ok {
 		s.fail(w, r, http.StatusUnauthorized, "Wrong name or password.")
 		return
+	}
+	if upgrade {
+		s.upgradePassword(r, u, password)
 	}
 	// A new id at every login: a session id known before login is useless.
 	if c, err := r.Cookie(SessionCookie); err == nil && validSessionID(c.Value) {
@@ -520,6 +525,19 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// upgradePassword replaces a legacy (seeded) hash by a bcrypt one once the
+// password is known to be right. A failure is logged, not shown: the
+// login succeeded, and the next one tries again.
+func (s *Site) upgradePassword(r *http.Request, u data.User, password string) {
+	h, err := data.HashPassword(password)
+	if err == nil {
+		err = s.cfg.Store.UpgradePassword(r.Context(), u, h)
+	}
+	if err != nil {
+		log.Printf("app: rehash the password of %s: %v", u.Name, err)
+	}
 }
 
 // localPath returns next if it is a path on this site, else "/": the

@@ -60,7 +60,15 @@ func (w *warnOnce) warn(op string, err error) {
 	}
 }
 
-func seconds(d time.Duration) int32 { return int32(d / time.Second) }
+// seconds is a TTL as memcached's expiration. Under a second it is one
+// second, not zero (zero means "never expires"); over 30 days it is an
+// absolute Unix time, as memcached reads any larger number.
+func seconds(d time.Duration) int32 {
+	if d > 30*24*time.Hour {
+		return int32(time.Now().Add(d).Unix())
+	}
+	return int32(max(d, time.Second) / time.Second)
+}
 
 // Store is a caching app.Store in front of another.
 type Store struct {
@@ -117,8 +125,31 @@ func (s *Store) LatestComments(ctx context.Context, n int) ([]data.CommentView, 
 	return cached(ctx, s, keyLatest(n), func() ([]data.CommentView, error) { return s.Next.LatestComments(ctx, n) })
 }
 
+// UserByName caches users without their password hash: a hash in
+// memcached (which has no access control) could be read by anyone on the
+// machine, and a login never reads users from the cache anyway.
 func (s *Store) UserByName(ctx context.Context, name string) (data.User, error) {
-	return cached(ctx, s, keyUser(name), func() (data.User, error) { return s.Next.UserByName(ctx, name) })
+	return cached(ctx, s, keyUser(name), func() (data.User, error) {
+		u, err := s.Next.UserByName(ctx, name)
+		u.PasswordHash = ""
+		return u, err
+	})
+}
+
+// UserWithPassword is never cached: a login reads the hash from the
+// database, so a rehashed password takes effect at once.
+func (s *Store) UserWithPassword(ctx context.Context, name string) (data.User, error) {
+	return s.Next.UserWithPassword(ctx, name)
+}
+
+// UpgradePassword stores the new hash, then deletes the user's cached row
+// (which holds no hash, but may have been written by a version that did).
+func (s *Store) UpgradePassword(ctx context.Context, u data.User, hash string) error {
+	if err := s.Next.UpgradePassword(ctx, u, hash); err != nil {
+		return err
+	}
+	s.delete(keyUser(u.Name))
+	return nil
 }
 
 type userPhotos struct {
@@ -183,7 +214,8 @@ func (s *Store) delete(keys ...string) {
 // Sessions keeps sessions in memcached, so that any app server behind the
 // balancer can read a session another one created (share nothing).
 // A session lost with memcached (restarted, evicted, down) means the user
-// is logged out: they log in again; nothing else is lost.
+// is logged out: they log in again; nothing else is lost. A session
+// expires TTL after its login: memcached drops the item itself.
 type Sessions struct {
 	MC *memcache.Client
 	// TTL of a session; zero means SessionTTL.

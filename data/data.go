@@ -19,7 +19,9 @@ type User struct {
 	ID          int64
 	Name        string // login and URL name: user000001 …
 	DisplayName string
-	// PasswordHash is "sha256$<salt hex>$<hex of sha256(salt || password)>".
+	// PasswordHash is the stored password in a self-describing format:
+	// bcrypt's "$2a$…", or the seed's legacy "sha256-legacy$…" (see
+	// CheckPassword). Only the login reads it: UserByName leaves it empty.
 	PasswordHash string
 	CreatedAt    time.Time
 }

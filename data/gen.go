@@ -1,16 +1,15 @@
 package data
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"time"
 )
 
 // GeneratorVersion changes whenever the generator's output changes; it is
-// recorded with a loaded dataset.
-const GeneratorVersion = 1
+// recorded with a loaded dataset. 2: password hashes are written in the
+// scheme named "sha256-legacy" (they were "sha256"; both are read).
+const GeneratorVersion = 2
 
 // Dataset size limits and shape.
 const (
@@ -146,7 +145,7 @@ func (d Dataset) user(g *rng, id int64) User {
 		ID:           id,
 		Name:         name,
 		DisplayName:  pick(r, firstNames) + " " + pick(r, lastNames),
-		PasswordHash: HashPassword(Password(name), salt[:]),
+		PasswordHash: LegacyHash(Password(name), salt[:]),
 		// Members joined in the year before the photos begin.
 		CreatedAt: Epoch.Add(-3*365*24*time.Hour + time.Duration(r.Int64N(365*24*3600))*time.Second),
 	}
@@ -207,15 +206,4 @@ func (d Dataset) appendComments(g *rng, buf []Comment, photoID int64, nextID *in
 		*nextID++
 	}
 	return buf
-}
-
-// HashPassword returns the stored form of a password with the given salt.
-//
-// Generated accounts use one round of salted SHA-256 so that 100,000 of
-// them are made in milliseconds; CheckPassword compares in constant time.
-func HashPassword(password string, salt []byte) string {
-	h := sha256.New()
-	h.Write(salt)
-	h.Write([]byte(password))
-	return "sha256$" + hex.EncodeToString(salt) + "$" + hex.EncodeToString(h.Sum(nil))
 }

@@ -127,11 +127,13 @@ func scanComments(rows pgx.Rows) ([]CommentView, error) {
 	return out, rows.Err()
 }
 
-// UserByName returns the user called name, or ErrNotFound.
+// UserByName returns the user called name, or ErrNotFound. It leaves
+// PasswordHash empty: a user read for a page is shown, maybe cached, and
+// its hash has no business there (see UserWithPassword).
 func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
 	var u User
-	err := s.DB.QueryRow(ctx, "SELECT id, name, display_name, password_hash, created_at FROM users WHERE name = $1", name).
-		Scan(&u.ID, &u.Name, &u.DisplayName, &u.PasswordHash, &u.CreatedAt)
+	err := s.DB.QueryRow(ctx, "SELECT id, name, display_name, created_at FROM users WHERE name = $1", name).
+		Scan(&u.ID, &u.Name, &u.DisplayName, &u.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrNotFound
 	}
@@ -140,6 +142,32 @@ func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
 	}
 	u.CreatedAt = u.CreatedAt.UTC()
 	return u, nil
+}
+
+// UserWithPassword returns the user called name with its stored password
+// hash, for a login; ErrNotFound if there is none.
+func (s *Store) UserWithPassword(ctx context.Context, name string) (User, error) {
+	var u User
+	err := s.DB.QueryRow(ctx, "SELECT id, name, display_name, password_hash, created_at FROM users WHERE name = $1", name).
+		Scan(&u.ID, &u.Name, &u.DisplayName, &u.PasswordHash, &u.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	if err != nil {
+		return u, fmt.Errorf("user %q with password: %w", name, err)
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return u, nil
+}
+
+// UpgradePassword replaces u's stored hash, if it is still u.PasswordHash,
+// by hash: the rehash at login of a legacy hash. The condition makes two
+// concurrent logins of one user harmless (the second changes nothing).
+func (s *Store) UpgradePassword(ctx context.Context, u User, hash string) error {
+	if _, err := s.DB.Exec(ctx, "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2", u.ID, u.PasswordHash, hash); err != nil {
+		return fmt.Errorf("upgrade password of %s: %w", u.Name, err)
+	}
+	return nil
 }
 
 // UserPhotos returns page (1-based) of a user's photos, newest first, and
