@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"time"
@@ -56,7 +57,22 @@ type Config struct {
 	// Pages, if set, keeps rendered anonymous pages under PageKey(URI),
 	// where nginx can serve them without asking the app (stage 4).
 	Pages PageCache
+	// QueryTimeout is each request's deadline for its store and session
+	// calls together, counted from the request's start: past it the
+	// request answers 503 instead of waiting on a slow or stuck database.
+	// Zero means DefaultQueryTimeout; negative, no deadline.
+	QueryTimeout time.Duration
 }
+
+// DefaultQueryTimeout is the deadline of a request's database work when
+// Config.QueryTimeout is zero: far above any page's normal few
+// milliseconds, short enough that a stuck database sheds load at once
+// rather than piling up waiting requests.
+const DefaultQueryTimeout = 3 * time.Second
+
+// ErrQueryDeadline is the cause of a request context that ended because
+// the request's QueryTimeout passed (rather than because the client left).
+var ErrQueryDeadline = errors.New("app: the request's database deadline passed")
 
 // PageCache holds whole rendered pages. Failures are the cache's to log:
 // a page that cannot be cached is simply rendered again next time.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -182,6 +184,15 @@ func (s *Site) dropPages(r *http.Request, id int64) {
 	s.cfg.Pages.Delete(ctx, keys...)
 }
 
+func (s *Site) queryTimeout() time.Duration {
+	if s.cfg.QueryTimeout == 0 {
+		return DefaultQueryTimeout
+	}
+	return s.cfg.QueryTimeout
+}
+
+// guard is what every request goes through first: limits on the address
+// and the body, the database deadline, and a recovered panic as a 500.
 func (s *Site) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -201,8 +212,21 @@ func (s *Site) guard(next http.Handler) http.Handler {
 			s.fail(w, r, http.StatusBadRequest, "The address is not valid UTF-8.")
 			return
 		}
+		// A declared body over the limit is refused before it is read: a
+		// client announcing gigabytes and sending nothing would otherwise
+		// hold the request until the server's read timeout.
+		if r.ContentLength > MaxFormBytes {
+			w.Header().Set("Connection", "close")
+			s.fail(w, r, http.StatusRequestEntityTooLarge, "The request body is too large.")
+			return
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		}
+		if d := s.queryTimeout(); d > 0 {
+			ctx, cancel := context.WithTimeoutCause(r.Context(), d, ErrQueryDeadline)
+			defer cancel()
+			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -249,10 +273,11 @@ func (s *Site) failErr(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, http.StatusNotFound, "Not found.")
 		return
 	}
-	if r.Context().Err() != nil {
+	if r.Context().Err() != nil && !errors.Is(context.Cause(r.Context()), ErrQueryDeadline) {
 		return // the client has gone
 	}
 	log.Printf("app: %s %s: %v", r.Method, r.URL.Path, err)
+	w.Header().Set("Retry-After", "1")
 	s.fail(w, r, http.StatusServiceUnavailable, "The site is busy; try again in a moment.")
 }
 
@@ -273,19 +298,32 @@ func (s *Site) newPage(r *http.Request, title string) *page {
 	return &page{Title: title, Path: r.URL.Path, Viewer: s.viewer(r)}
 }
 
+// viewer is the logged-in user, or nil: a page whose session cannot be
+// read (its store is down) is shown as to an anonymous visitor.
 func (s *Site) viewer(r *http.Request) *data.User {
+	u, err := s.session(r)
+	if err != nil {
+		log.Printf("app: %v", err)
+	}
+	return u
+}
+
+// session reads the request's session: nil without a cookie, with a
+// malformed one, or with an unknown or expired id; an error only when the
+// session store failed.
+func (s *Site) session(r *http.Request) (*data.User, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || !validSessionID(c.Value) {
-		return nil
+		return nil, nil
 	}
 	u, err := s.cfg.Sessions.Get(r.Context(), c.Value)
-	if err != nil {
-		if !errors.Is(err, data.ErrNotFound) {
-			log.Printf("app: %v", err)
-		}
-		return nil
+	if errors.Is(err, data.ErrNotFound) {
+		return nil, nil
 	}
-	return &u
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 func validSessionID(id string) bool {
@@ -436,7 +474,12 @@ func (s *Site) addComment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "There is no such photo.")
 		return
 	}
-	viewer := s.viewer(r)
+	viewer, err := s.session(r)
+	if err != nil {
+		// Not "log in": the session may well be valid, its store is down.
+		s.failErr(w, r, err)
+		return
+	}
 	if viewer == nil {
 		s.fail(w, r, http.StatusUnauthorized, "Log in to comment.")
 		return
@@ -562,6 +605,7 @@ func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Site) health(w http.ResponseWriter, r *http.Request) {
 	if err := s.cfg.Store.Ping(r.Context()); err != nil {
+		w.Header().Set("Retry-After", "1")
 		http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}

@@ -10,7 +10,7 @@ import (
 // one app-server process. Its flags are parsed by appserver.Main.
 func newAppServerCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:                "appserver [--addr A] [--images DIR] [--sessions db|memory|memcached] [--cache]",
+		Use:                "appserver [--addr A] [--images DIR] [--sessions db|memory|memcached] [--cache] [--query-timeout D]",
 		Short:              "Run one app-server process (started by stages 3 and 4)",
 		Hidden:             true,
 		DisableFlagParsing: true,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/stages/appserver"
@@ -47,6 +48,9 @@ type serveOptions struct {
 	Procs int
 	// SmallUsers is the dataset seeded when the database has none.
 	SmallUsers int
+	// QueryTimeout is each request's database deadline, in every stage's
+	// app processes (503 past it).
+	QueryTimeout time.Duration
 }
 
 // stageNames maps the names a user may type to a stage number.
@@ -110,6 +114,9 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 			if o.Procs < 0 {
 				return usagef("--procs must be 0 (every core) or more, got %d", o.Procs)
 			}
+			if o.QueryTimeout <= 0 {
+				return usagef("--query-timeout must be positive, got %v", o.QueryTimeout)
+			}
 			if o.Instances < 0 {
 				return usagef("--instances must be 1 or more (0: one per core), got %d", o.Instances)
 			}
@@ -132,6 +139,7 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:8080", "`host:port` to serve on (loopback only)")
 	cmd.Flags().IntVar(&o.Procs, "procs", 1, "GOMAXPROCS of the app server: 1 models the GIL, 0 uses every core")
 	cmd.Flags().IntVar(&o.SmallUsers, "seed-users", 10000, "users to seed when the database holds no dataset")
+	cmd.Flags().DurationVar(&o.QueryTimeout, "query-timeout", app.DefaultQueryTimeout, "each request's database deadline: past it, or with the database down, the request answers 503")
 	cmd.Flags().IntVar(&o.Instances, "instances", 0, "app servers of stages 3 and 4 (0: one per core)")
 	cmd.Flags().StringVar(&o.Sessions, "sessions", "memcached", "where stage 3 keeps sessions: memcached, memory or db")
 	cmd.Flags().BoolVar(&o.NoIndex, "no-index", false, "drop the secondary indexes for this run (restored when it ends)")
@@ -214,7 +222,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		if err != nil {
 			return err
 		}
-		h := &cgi.Host{Addr: o.Addr, Program: prog, DatabaseURL: svc.DatabaseURL, Images: images}
+		h := &cgi.Host{Addr: o.Addr, Program: prog, DatabaseURL: svc.DatabaseURL, Images: images, QueryTimeout: o.QueryTimeout}
 		if err := h.Open(); err != nil {
 			return err
 		}
@@ -228,6 +236,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		}
 		st := &fastcgi.Stage{Addr: o.Addr, Dir: filepath.Join(g.State, "stage1f"), Images: images, Lab: lab,
 			Command: appServerCommand(exe),
+			Args:    []string{"--query-timeout", o.QueryTimeout.String()},
 			Env:     []string{"DATABASE_URL=" + svc.DatabaseURL}}
 		if err := st.Start(ctx); err != nil {
 			return err
@@ -238,7 +247,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 	case "app":
 		runtime.GOMAXPROCS(max(1, o.Procs))
 		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
-			Images: images, Sessions: o.Sessions, Cache: o.Cache}
+			Images: images, Sessions: o.Sessions, Cache: o.Cache, QueryTimeout: o.QueryTimeout}
 		if err := s.Open(ctx); err != nil {
 			return err
 		}
@@ -251,7 +260,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 			procs = runtime.NumCPU()
 		}
 		runtime.GOMAXPROCS(procs)
-		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, Images: images}
+		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, Images: images, QueryTimeout: o.QueryTimeout}
 		if err := s.Open(ctx); err != nil {
 			return err
 		}
@@ -269,7 +278,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 			return err
 		}
 		st := &baseline.Stage{Addr: o.Addr, GoAddr: fmt.Sprintf("127.0.0.1:%d", port), Dir: filepath.Join(g.State, "stage0"),
-			DatabaseURL: svc.DatabaseURL, Users: meta.Users, Lab: lab}
+			DatabaseURL: svc.DatabaseURL, Users: meta.Users, Lab: lab, QueryTimeout: o.QueryTimeout}
 		if err := st.Start(ctx); err != nil {
 			return err
 		}
@@ -330,7 +339,7 @@ func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Se
 		Instances: balanced.Instances{
 			N:        n,
 			Command:  appServerCommand(exe),
-			Args:     []string{"--sessions", o.Sessions},
+			Args:     []string{"--sessions", o.Sessions, "--query-timeout", o.QueryTimeout.String()},
 			Env:      []string{"DATABASE_URL=" + svc.DatabaseURL, "MEMCACHED_SERVERS=" + svc.MemcachedServers},
 			Images:   images,
 			Lab:      lab,

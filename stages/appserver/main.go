@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/scalelab/scalelab/app"
 )
 
 // Main runs one app-server process as stages 3 and 4 start it, many times
@@ -22,6 +24,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&s.Cache, "cache", false, "cache queries and pages in memcached")
 	fs.BoolVar(&s.FastCGI, "fastcgi", false, "speak FastCGI instead of HTTP (behind nginx's fastcgi_pass)")
 	fs.IntVar(&s.PoolSize, "pool", 0, "database connections (0: 8)")
+	fs.DurationVar(&s.QueryTimeout, "query-timeout", app.DefaultQueryTimeout, "each request's database deadline (503 past it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

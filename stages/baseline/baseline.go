@@ -21,9 +21,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/stages/appserver"
 )
@@ -59,6 +62,28 @@ func render(title string) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
+// nginxServer is stage 0's nginx server block: the static page, with the
+// same client limits as every nginx of the lab (see stages/balanced's
+// nginx.conf.tmpl); clientTimeout zero means 10s.
+func nginxServer(addr, root string, clientTimeout time.Duration) string {
+	t := "10s"
+	if clientTimeout > 0 {
+		t = fmt.Sprintf("%dms", clientTimeout.Milliseconds())
+	}
+	return fmt.Sprintf(`server {
+    listen %s;
+    root %s;
+    charset utf-8;
+    client_header_timeout %s;
+    client_body_timeout %s;
+    send_timeout 30s;
+    keepalive_timeout 65s;
+    client_max_body_size 64k;
+    large_client_header_buffers 4 8k;
+}
+`, addr, root, t, t)
+}
+
 // Stage is stage 0: an nginx and one Go server.
 type Stage struct {
 	// Addr is nginx's address (the static page); GoAddr the Go server's.
@@ -71,6 +96,14 @@ type Stage struct {
 	Users       int
 	// Lab, if set, records nginx so "scalelab down" finds it.
 	Lab *infra.Lab
+	// QueryTimeout is /query's database deadline; zero means
+	// app.DefaultQueryTimeout.
+	QueryTimeout time.Duration
+	// Timeouts bound what a client of the Go server may take (zero
+	// fields: appserver.DefaultTimeouts); ClientTimeout is nginx's
+	// client_header_timeout and client_body_timeout (zero: 10s).
+	Timeouts      appserver.Timeouts
+	ClientTimeout time.Duration
 
 	nginx *infra.Nginx
 	pool  *pgxpool.Pool
@@ -95,7 +128,7 @@ func (s *Stage) Start(ctx context.Context) error {
 	absWWW, _ := filepath.Abs(www)
 	s.nginx = &infra.Nginx{
 		Prefix:    filepath.Join(s.Dir, "nginx"),
-		HTTP:      fmt.Sprintf("server {\n    listen %s;\n    root %s;\n    charset utf-8;\n}\n", s.Addr, absWWW),
+		HTTP:      nginxServer(s.Addr, absWWW, s.ClientTimeout),
 		ReadyAddr: s.Addr,
 	}
 	p, err := s.nginx.Start(ctx)
@@ -117,7 +150,7 @@ func (s *Stage) Start(ctx context.Context) error {
 		s.Close(ctx)
 		return fmt.Errorf("baseline: %w", err)
 	}
-	s.srv = appserver.NewHTTPServer(mux)
+	s.srv = appserver.NewHTTPServer(mux, s.Timeouts)
 	go s.srv.Serve(s.ln)
 	return nil
 }
@@ -138,10 +171,22 @@ func (s *Stage) query(w http.ResponseWriter, r *http.Request) {
 	if err != nil || id < 1 {
 		id = 1 + s.next.Add(1)%int64(max(1, s.Users))
 	}
+	qt := s.QueryTimeout
+	if qt == 0 {
+		qt = app.DefaultQueryTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), qt)
+	defer cancel()
 	var name string
-	err = s.pool.QueryRow(r.Context(), "SELECT display_name FROM users WHERE id = $1", id).Scan(&name)
-	if err != nil {
+	err = s.pool.QueryRow(ctx, "SELECT display_name FROM users WHERE id = $1", id).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
 		http.Error(w, "no such user", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		// The database is down, stuck or past the deadline: try again.
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "the database did not answer", http.StatusServiceUnavailable)
 		return
 	}
 	b, err := render(name)

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/stages/appserver"
 )
 
@@ -92,6 +93,12 @@ type Host struct {
 	Images      string
 	// Stderr receives the programs' error output; nil means os.Stderr.
 	Stderr *os.File
+	// QueryTimeout is each request's database deadline, passed to the
+	// program; zero means app.DefaultQueryTimeout.
+	QueryTimeout time.Duration
+	// Timeouts bound what a client may take; zero fields are
+	// appserver.DefaultTimeouts'.
+	Timeouts appserver.Timeouts
 
 	ln  net.Listener
 	srv *http.Server
@@ -103,10 +110,14 @@ func (h *Host) Open() error {
 		return fmt.Errorf("cgi: program: %w", err)
 	}
 	images, _ := filepath.Abs(h.Images)
+	qt := h.QueryTimeout
+	if qt == 0 {
+		qt = app.DefaultQueryTimeout
+	}
 	handler := &cgi.Handler{
 		Path: h.Program,
 		Root: "/",
-		Env:  []string{"DATABASE_URL=" + h.DatabaseURL, "SCALELAB_IMAGES=" + images},
+		Env:  []string{"DATABASE_URL=" + h.DatabaseURL, "SCALELAB_IMAGES=" + images, QueryTimeoutEnv + "=" + qt.String()},
 	}
 	if h.Stderr != nil {
 		handler.Stderr = h.Stderr
@@ -115,8 +126,27 @@ func (h *Host) Open() error {
 	if h.ln, err = net.Listen("tcp", h.Addr); err != nil {
 		return fmt.Errorf("cgi: %w", err)
 	}
-	h.srv = appserver.NewHTTPServer(handler)
+	h.srv = appserver.NewHTTPServer(limitBody(handler), h.Timeouts)
 	return nil
+}
+
+// QueryTimeoutEnv names the environment variable through which the host
+// tells the program its database deadline (a Go duration).
+const QueryTimeoutEnv = "SCALELAB_QUERY_TIMEOUT"
+
+// limitBody refuses a body over the site's limit before a process is
+// started for it, and cuts a chunked one at the limit: the program would
+// refuse it too, but only after the host had copied it all into its stdin.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > app.MaxFormBytes {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "The request body is too large.", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, app.MaxFormBytes)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // URL is the host's address as a URL.

@@ -35,6 +35,11 @@ type Stage struct {
 	Env     []string
 	Images  string
 	Lab     *infra.Lab
+	// Args add to the FastCGI process's flags (e.g. --query-timeout).
+	Args []string
+	// ClientTimeout is nginx's client_header_timeout and
+	// client_body_timeout; zero means 10s.
+	ClientTimeout time.Duration
 
 	app   balanced.Instances
 	nginx *infra.Nginx
@@ -42,7 +47,7 @@ type Stage struct {
 
 // Start starts the FastCGI process, then nginx in front of it.
 func (s *Stage) Start(ctx context.Context) error {
-	s.app = balanced.Instances{N: 1, Command: s.Command, Args: []string{"--fastcgi", "--sessions", "db"},
+	s.app = balanced.Instances{N: 1, Command: s.Command, Args: append([]string{"--fastcgi", "--sessions", "db"}, s.Args...),
 		Env: s.Env, Images: s.Images, Dir: filepath.Join(s.Dir, "logs"), Lab: s.Lab, Prefix: "stage1f"}
 	// A FastCGI process does not answer HTTP: it is ready when nginx can
 	// reach it, which Start checks through nginx below.
@@ -51,7 +56,7 @@ func (s *Stage) Start(ctx context.Context) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, map[string]any{"Listen": s.Addr, "App": s.app.Addrs[0]}); err != nil {
+	if err := tmpl.Execute(&buf, map[string]any{"Listen": s.Addr, "App": s.app.Addrs[0], "ClientTimeout": nginxDuration(s.ClientTimeout)}); err != nil {
 		s.app.Stop()
 		return fmt.Errorf("stage 1f: render nginx config: %w", err)
 	}
@@ -70,6 +75,15 @@ func (s *Stage) Start(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// nginxDuration writes d in nginx's syntax (milliseconds); zero is "",
+// which the template replaces by its default.
+func nginxDuration(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%dms", d.Milliseconds())
 }
 
 // App is the FastCGI process.

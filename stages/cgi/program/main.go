@@ -4,7 +4,8 @@
 // It links only what a request needs: no CLI, no load generator, no charts.
 //
 // Environment: DATABASE_URL (the database), SCALELAB_IMAGES (the image
-// pool folder), plus the CGI variables of RFC 3875 set by the host.
+// pool folder), SCALELAB_QUERY_TIMEOUT (the request's database deadline,
+// a Go duration), plus the CGI variables of RFC 3875 set by the host.
 package main
 
 import (
@@ -32,17 +33,35 @@ func main() {
 }
 
 func run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	qt := app.DefaultQueryTimeout
+	if v := os.Getenv("SCALELAB_QUERY_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("SCALELAB_QUERY_TIMEOUT: %w", err)
+		}
+		qt = d
+	}
+	// Connecting is part of the request's database work: it gets the same
+	// deadline as the queries.
+	ctx, cancel := context.WithTimeout(context.Background(), max(qt, time.Second))
 	defer cancel()
 	conn, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		// The database is down or overloaded: a 503 the client may retry,
+		// as the long-running stages answer, not the host's 500 for a
+		// program that wrote nothing.
+		fmt.Fprintln(os.Stderr, "scalelab-cgi: connect:", err)
+		return cgi.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "The site is busy; try again in a moment.", http.StatusServiceUnavailable)
+		}))
 	}
 	defer conn.Close(context.Background())
 	site, err := app.New(app.Config{
-		Store:    &data.Store{DB: conn},
-		Sessions: &data.Sessions{DB: conn},
-		Images:   os.Getenv("SCALELAB_IMAGES"),
+		Store:        &data.Store{DB: conn},
+		Sessions:     &data.Sessions{DB: conn},
+		Images:       os.Getenv("SCALELAB_IMAGES"),
+		QueryTimeout: qt,
 	})
 	if err != nil {
 		return err
