@@ -97,6 +97,11 @@ func (p *parser) feed(b []byte) (int, error) {
 				}
 				return n, nil
 			}
+			if i > maxLine {
+				// The same line split differently would have failed
+				// above: a line's length may not depend on the reads.
+				return n, errProtocol
+			}
 			line := b[n : n+i]
 			n += i + 1
 			if len(line) > 0 && line[len(line)-1] == '\r' {
@@ -137,6 +142,9 @@ func (p *parser) line(line []byte) error {
 				return errProtocol
 			}
 			s = s*10 + int(c-'0')
+		}
+		if s < 100 {
+			return errProtocol // 000-099 are not status codes (RFC 9110, section 15)
 		}
 		p.status = s
 		p.close = line[7] == '0' // HTTP/1.0 closes unless it says keep-alive

@@ -69,7 +69,8 @@ func TestParserCookiesAndErrors(t *testing.T) {
 	if p.Location != "/" {
 		t.Errorf("location %q, want /", p.Location)
 	}
-	for _, bad := range []string{"HTTP/2 200 OK\r\n", "HTTP/1.1 2x0 OK\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"} {
+	for _, bad := range []string{"HTTP/2 200 OK\r\n", "HTTP/1.1 2x0 OK\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 099 Low\r\n\r\n", "HTTP/1.1 200 OK\r\nX-Long: " + strings.Repeat("l", maxLine) + "\r\n\r\n"} {
 		var q parser
 		if _, err := q.feed([]byte(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
