@@ -5,7 +5,11 @@
 # each run, then the medians. The portable engine (--portable) runs too.
 # With PIN=1, nginx's worker runs on CPU 0 and every client on CPU 1, which
 # takes the scheduler's placement out of the comparison.
-# Usage: [PIN=1] bench/scripts/compare.sh [ROUNDS] [SECONDS]
+# Each line also shows nginx's worker CPU-s per 100k requests (the server's
+# cost under that client, from /proc). TOOLS chooses the tools (default:
+# "scalelab wrk ab portable"); SCALELAB2 adds a second scalelab binary,
+# "scalelab2", to compare two builds in the same rounds.
+# Usage: [PIN=1] [TOOLS="scalelab wrk"] bench/scripts/compare.sh [ROUNDS] [SECONDS]
 # Run from the repository's root; needs Go, nginx, wrk, ab and curl.
 set -euo pipefail
 ROUNDS=${1:-3}
@@ -42,36 +46,63 @@ trap 'kill $NGINX 2>/dev/null; wait $NGINX 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/2k.txt" >/dev/null && break; sleep 0.1; done
 URL="http://127.0.0.1:$PORT/2k.txt"
 PINC=()
+WORKERS=$(pgrep -P "$NGINX")
 if [ "${PIN:-0}" = 1 ]; then
-	for w in $(pgrep -P "$NGINX"); do taskset -pc 0 "$w" >/dev/null; done
+	for w in $WORKERS; do taskset -pc 0 "$w" >/dev/null; done
 	PINC=(taskset -c 1)
 fi
+TOOLS=${TOOLS:-scalelab wrk ab portable}
+[ -z "${SCALELAB2:-}" ] || TOOLS="$TOOLS scalelab2"
+
+# nginxticks: the CPU ticks (user+system) of nginx's workers so far.
+nginxticks() {
+	local t=0 w
+	for w in $WORKERS; do t=$((t + $(awk '{print $14+$15}' "/proc/$w/stat"))); done
+	echo "$t"
+}
 
 # run NAME CMD...: prints NAME req/s cpu-s-per-100k
 run() {
 	local name=$1; shift
+	local cpu reqs rps n0 n1
+	n0=$(nginxticks)
 	/usr/bin/time -f '%U %S' -o "$TMP/time" "${PINC[@]}" "$@" > "$TMP/out" 2>&1
-	local cpu reqs rps
+	n1=$(nginxticks)
 	cpu=$(awk '{print $1+$2}' "$TMP/time")
 	case $name in
 	wrk) reqs=$(awk '/requests in/{print $1}' "$TMP/out"); rps=$(awk '/Requests\/sec/{print $2}' "$TMP/out") ;;
 	ab) reqs=$(awk '/Complete requests/{print $3}' "$TMP/out"); rps=$(awk '/Requests per second/{print $4}' "$TMP/out") ;;
 	*) reqs=$(awk '/requests /{gsub(",","",$2); print $2}' "$TMP/out"); rps=$(awk '/requests /{gsub(",","",$7); print $7}' "$TMP/out") ;;
 	esac
-	printf '%-10s %10.0f req/s  %5.2f CPU-s/100k\n' "$name" "$rps" "$(echo "$cpu*100000/$reqs" | bc -l)" | tee -a "$TMP/all"
+	printf '%-10s %10.0f req/s  %5.2f CPU-s/100k  nginx %5.2f\n' "$name" "$rps" \
+		"$(echo "$cpu*100000/$reqs" | bc -l)" \
+		"$(echo "($n1-$n0)/$(getconf CLK_TCK)*100000/$reqs" | bc -l)" | tee -a "$TMP/all"
 }
 for r in $(seq "$ROUNDS"); do
 	echo "round $r"
-	run scalelab "$BIN" load "$URL" -c 64 -d "${SECS}s"
-	run wrk wrk -t1 -c64 -d"${SECS}s" "$URL"
-	run ab ab -k -c64 -t"$SECS" -n 100000000 "$URL"
-	run portable "$BIN" load "$URL" -c 64 -d "${SECS}s" --portable
+	for tool in $TOOLS; do
+		case $tool in
+		scalelab) run scalelab "$BIN" load "$URL" -c 64 -d "${SECS}s" ;;
+		scalelab2) run scalelab2 "$SCALELAB2" load "$URL" -c 64 -d "${SECS}s" ;;
+		wrk) run wrk wrk -t1 -c64 -d"${SECS}s" "$URL" ;;
+		ab) run ab ab -k -c64 -t"$SECS" -n 100000000 "$URL" ;;
+		portable) run portable "$BIN" load "$URL" -c 64 -d "${SECS}s" --portable ;;
+		esac
+	done
 done
 # Each round's scalelab/wrk ratio, since rounds differ more than tools do.
-awk '$1 == "scalelab" {s = $2} $1 == "wrk" {print s / $2}' "$TMP/all" | sort -n |
-	awk '{r[NR]=$1} END {printf "scalelab/wrk req/s ratio, median of rounds: %.2f\n", r[int((NR+1)/2)]}'
+ratio() {
+	awk -v a="$1" '$1 == a {s = $2} $1 == "wrk" {print s / $2}' "$TMP/all" | sort -n |
+		awk -v a="$1" '{r[NR]=$1; l = l " " sprintf("%.3f", $1)} END {if (NR) printf "%s/wrk req/s ratio, median of rounds: %.3f  (sorted:%s)\n", a, r[int((NR+1)/2)], l}'
+}
+case " $TOOLS " in *" wrk "*)
+	for name in scalelab scalelab2; do
+		case " $TOOLS " in *" $name "*) ratio "$name" ;; esac
+	done ;;
+esac
 echo "medians of $ROUNDS rounds of ${SECS}s:"
-for name in scalelab wrk ab portable; do
+for name in $TOOLS; do
 	awk -v n="$name" '$1 == n {print $2, $4}' "$TMP/all" | sort -n -k1 | awk '{r[NR]=$1} END {printf "%-10s %10.0f req/s", "'"$name"'", r[int((NR+1)/2)]}'
-	awk -v n="$name" '$1 == n {print $4}' "$TMP/all" | sort -n | awk '{c[NR]=$1} END {printf "  %5.2f CPU-s/100k\n", c[int((NR+1)/2)]}'
+	awk -v n="$name" '$1 == n {print $4}' "$TMP/all" | sort -n | awk '{c[NR]=$1} END {printf "  %5.2f CPU-s/100k", c[int((NR+1)/2)]}'
+	awk -v n="$name" '$1 == n {print $7}' "$TMP/all" | sort -n | awk '{c[NR]=$1} END {printf "  nginx %5.2f\n", c[int((NR+1)/2)]}'
 done
