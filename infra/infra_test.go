@@ -258,7 +258,7 @@ func TestStopAndStartServiceKeepsTheAddress(t *testing.T) {
 	ctx := context.Background()
 	dir := stateDir(t)
 	lab := &infra.Lab{State: dir}
-	svc, _, err := lab.Up(ctx)
+	svc, started, err := lab.Up(ctx)
 	infratest.NeedBinary(t, err)
 	t.Cleanup(func() { lab.Down(ctx) })
 	for _, name := range []string{"memcached", "postgres"} {
@@ -289,4 +289,9 @@ func TestStopAndStartServiceKeepsTheAddress(t *testing.T) {
 	if _, err := lab.StopService(ctx, "nginx"); err == nil {
 		t.Error("StopService of an unknown service succeeded")
 	}
+	// Stopping what Up started stops the services that replaced them.
+	if err := lab.Stop(started); err != nil {
+		t.Fatal(err)
+	}
+	assertNoProcesses(t, dir)
 }

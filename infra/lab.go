@@ -225,12 +225,18 @@ func (l *Lab) Recorded() []*Process {
 // Forget removes a process's record after it was stopped.
 func (l *Lab) Forget(p *Process) { os.Remove(l.procFile(p.Name)) }
 
-// Stop stops the given processes (those Up started) and forgets them.
+// Stop stops the given processes (those Up started) and forgets them. A
+// service restarted meanwhile under the same name (StartService, during a
+// fault) is the one stopped.
 func (l *Lab) Stop(ps []*Process) error {
 	var errs []error
 	for i := len(ps) - 1; i >= 0; i-- {
-		errs = append(errs, stopProcess(ps[i]))
-		l.Forget(ps[i])
+		p := ps[i]
+		if cur, err := loadProcess(l.procFile(p.Name)); err == nil && cur.PID != p.PID && cur.Alive() {
+			p = cur
+		}
+		errs = append(errs, stopProcess(p))
+		l.Forget(p)
 	}
 	return errors.Join(errs...)
 }
@@ -367,4 +373,47 @@ func redact(url string) string {
 		return url[:scheme+3] + userinfo[:i] + ":***" + url[at:]
 	}
 	return url
+}
+
+// ClaimEnv names the environment variable through which a command that
+// claimed a state folder lets its own children (the driver's "scalelab
+// serve") use it: they run on the claim of their parent.
+const ClaimEnv = "SCALELAB_CLAIMED_STATE"
+
+// ErrInUse is returned by Claim when another command holds the lab.
+var ErrInUse = errors.New("the lab is in use")
+
+// claims keep the claims' files open (and locked) until the process ends.
+var claims []*os.File
+
+// Claim takes the state folder for this process until it exits, so that a
+// second command that changes the lab (seed, serve, bench, lab, down) says
+// the lab is in use instead of pulling the dataset or the servers out from
+// under the first. The kernel releases the lock when the process ends,
+// however it ends (even by SIGKILL), so a stale claim never blocks.
+// command is shown to whoever finds the lab in use.
+func (l *Lab) Claim(command string) error {
+	if os.Getenv(ClaimEnv) == l.State {
+		return nil
+	}
+	if err := os.MkdirAll(l.State, 0o755); err != nil {
+		return fmt.Errorf("state folder %s: %w", l.State, err)
+	}
+	path := filepath.Join(l.State, "claim")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("state folder %s: %w", l.State, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			holder, _ := os.ReadFile(path)
+			return fmt.Errorf("%w: %s holds %s; wait for it to finish or stop it (Ctrl-C), or use another --state", ErrInUse, strings.TrimSpace(string(holder)), l.State)
+		}
+		return fmt.Errorf("claim %s: %w", l.State, err)
+	}
+	f.Truncate(0)
+	fmt.Fprintf(f, "%q (pid %d, since %s)\n", command, os.Getpid(), time.Now().Format("15:04:05"))
+	claims = append(claims, f)
+	return os.Setenv(ClaimEnv, l.State)
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,6 +105,9 @@ type Options struct {
 	// loop (--sweep 1,4,16,64,256): throughput against concurrency, where
 	// each stage saturates. Empty: no sweep.
 	Sweep []int
+	// Fault, if set, is injected during the stage's measurement (one
+	// measurement, no sweep or capacity search), and its effect recorded.
+	Fault *Fault
 }
 
 func (o *Options) check() error {
@@ -122,6 +126,20 @@ func (o *Options) check() error {
 	for _, c := range o.Sweep {
 		if c < 1 {
 			return fmt.Errorf("%w: sweep connection counts must be 1 or more, got %d", bench.ErrUsage, c)
+		}
+	}
+	if f := o.Fault; f != nil {
+		if err := f.check(); err != nil {
+			return err
+		}
+		if o.Duration < f.At+f.For+5*time.Second {
+			return fmt.Errorf("%w: a fault at %s for %s needs --duration of at least %s (time to recover)", bench.ErrUsage, f.At, f.For, f.At+f.For+5*time.Second)
+		}
+		if o.Repeat > 1 || len(o.Sweep) > 0 || o.Capacity != nil {
+			return fmt.Errorf("%w: a fault run is one measurement: drop --repeat, --sweep and --find-capacity", bench.ErrUsage)
+		}
+		if o.Lab == nil || (f.Kind == "memcached-down" && o.Lab.MemcachedServers != "") || (f.Kind == "db-restart" && o.Lab.DatabaseURL != "") {
+			return fmt.Errorf("%w: fault %s stops one of the lab's own services, not an external one (unset DATABASE_URL / MEMCACHED_SERVERS)", bench.ErrUsage, f.Kind)
 		}
 	}
 	for _, t := range o.Tools {
@@ -173,6 +191,8 @@ type Result struct {
 	// Where says where the CPU went and what a page view cost in queries
 	// and cache operations (built-in tool only).
 	Where *Where `json:"where,omitempty"`
+	// Fault is what an injected fault did (scalelab bench --fault).
+	Fault *FaultReport `json:"fault,omitempty"`
 	// Writes is the check for lost writes over the measured repeats
 	// (built-in tool, with the database known).
 	Writes *WriteCheck `json:"writes,omitempty"`
@@ -201,11 +221,33 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	// Every stage starts with an empty cache: one stage's cached pages must
 	// not flatter the next (stage 4 without its index most of all).
 	flushMemcached(o.MemcachedServers)
-	run, err := startServe(ctx, o, st.Serve, filepath.Join(dir, "stage-"+st.ID+".log"))
+	var env []string
+	var proxy *delayProxy
+	if f := o.Fault; f != nil {
+		if err := f.appliesTo(st.ID); err != nil {
+			return nil, err
+		}
+		if f.Kind == "slow-db" {
+			// The stage reaches PostgreSQL through a proxy that can slow
+			// every round trip down.
+			u, err := url.Parse(o.DatabaseURL)
+			if err != nil {
+				return nil, fmt.Errorf("slow-db: database URL: %w", err)
+			}
+			if proxy, err = newDelayProxy(u.Host); err != nil {
+				return nil, err
+			}
+			defer proxy.Close()
+			u.Host = proxy.Addr()
+			env = append(env, "DATABASE_URL="+u.String())
+		}
+	}
+	run, err := startServe(ctx, o, st.Serve, filepath.Join(dir, "stage-"+st.ID+".log"), env...)
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", st.ID, err)
 	}
 	defer run.stop()
+	run.proxy = proxy
 
 	verdict := "skipped"
 	if !o.SkipVerify {
@@ -322,9 +364,23 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 		if wl == "photos" && o.DatabaseURL != "" {
 			writes = &workload.WriteLog{}
 		}
+		var inj *injector
+		injected := make(chan struct{})
+		fctx, stopFault := context.WithCancel(ctx)
+		if o.Fault != nil {
+			inj = &injector{f: *o.Fault, lab: o.Lab, proxy: run.proxy, log: o.Stdout, start: time.Now()}
+			go func() { inj.run(fctx); close(injected) }()
+		} else {
+			close(injected)
+		}
 		rec, err := load(o.Duration, o.Connections, o.Rate, writes, true)
+		stopFault()
+		<-injected
 		if err != nil {
 			return res, fmt.Errorf("load stage %s: %w", st.ID, err)
+		}
+		if inj != nil {
+			res.Fault = inj.analyse(rec)
 		}
 		if ctx.Err() != nil {
 			return res, ctx.Err()
@@ -400,11 +456,13 @@ type served struct {
 	// rec is the child's record in lab, removed when it stops.
 	rec *infra.Process
 	lab *infra.Lab
+	// proxy stands between the stage and PostgreSQL for a slow-db fault.
+	proxy *delayProxy
 }
 
 // startServe runs "scalelab serve ARGS" as a child with its output in
 // logPath and waits until it has written its ready file.
-func startServe(ctx context.Context, o Options, args []string, logPath string) (*served, error) {
+func startServe(ctx context.Context, o Options, args []string, logPath string, env ...string) (*served, error) {
 	port, err := infra.FreePort()
 	if err != nil {
 		return nil, err
@@ -419,6 +477,7 @@ func startServe(ctx context.Context, o Options, args []string, logPath string) (
 	full := append(append([]string{"serve"}, args...), "--addr", fmt.Sprintf("127.0.0.1:%d", port),
 		"--state", o.State, "--ready-file", ready, "--seed-users", fmt.Sprint(o.Users))
 	cmd := exec.Command(o.Exe, full...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: a Ctrl-C at the terminal reaches the driver,
 	// which stops the child itself, in order.

@@ -125,6 +125,14 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 				}
 				fmt.Fprintf(o.Stdout, "  capacity at %s: %s%.0f page views/s (%.0f req/s), %.1f million pages a day\n", c.SLO, at, c.Rate, c.AchievedRPS, c.PagesPerDay/1e6)
 			}
+			if f := r.Fault; f != nil {
+				rec := "did not recover within the run"
+				if f.RecoveredS >= 0 {
+					rec = fmt.Sprintf("recovered %.0f s after it ended", f.RecoveredS)
+				}
+				fmt.Fprintf(o.Stdout, "  fault %s at %.0fs for %.0fs: %.0f req/s before, %.0f at the lowest, %d errors, worst p99 %.0f ms; %s\n",
+					f.Kind, f.AtS, f.ForS, f.BeforeRPS, f.DipRPS, f.Errors, f.WorstP99Ms, rec)
+			}
 			if w := r.Writes; w != nil && !r.Sweep {
 				fmt.Fprintf(o.Stdout, "  writes: %s\n", w)
 			}

@@ -191,3 +191,10 @@ func (w *Watcher) Stop() ([]Usage, error) {
 	}
 	return out, nil
 }
+
+// Of returns the processor time process pid has used so far (its own
+// and that of its reaped children), from /proc.
+func Of(pid int) (Times, error) {
+	st, err := readStat(pid)
+	return st.times, err
+}

@@ -54,6 +54,9 @@ func Charts(run *driver.Run) []Chart {
 	if hasTimeline(run) {
 		out = append(out, Chart{"timeline", "Timeline of the run", timelineFigure(run)})
 	}
+	if x := faulted(run); x != nil {
+		out = append(out, Chart{"fault", "The fault: the dip and the recovery", faultFigure(run, x)})
+	}
 	return out
 }
 

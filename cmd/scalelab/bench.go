@@ -35,6 +35,8 @@ type benchOptions struct {
 	SLO          string
 	CapacityStep time.Duration
 	slo          *bench.SLO
+	// Fault is injected during the measurement (bench only).
+	Fault driver.Fault
 }
 
 func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
@@ -110,7 +112,9 @@ STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
 		Example: `  scalelab bench 2
   scalelab bench cached --connections 64 --duration 20s --repeat 3
   scalelab bench 4 --no-index --tool ab,wrk
-  scalelab bench 2 --sweep 1,4,16,64,256 --duration 5s`,
+  scalelab bench 2 --sweep 1,4,16,64,256 --duration 5s
+  scalelab bench 3 --fault kill-instance --at 10s
+  scalelab bench 4 --fault memcached-down --at 10s --fault-for 5s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("bench takes one stage: 0, 1, 1f, 2, 3, 4 or baseline, cgi, fastcgi, appserver, balanced, cached")
@@ -125,6 +129,15 @@ STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
 				return err
 			}
 			st, _ := driver.FindStage(args[0])
+			if o.Fault.Kind != "" {
+				if err := o.Fault.Check(st.ID); err != nil {
+					return &usageError{err}
+				}
+				if !cmd.Flags().Changed("duration") {
+					// Time before the fault, the fault, and time to recover.
+					o.Duration = o.Fault.At + o.Fault.For + 20*time.Second
+				}
+			}
 			if o.NoIndex {
 				if st.ID != "4" {
 					st.ID += "-noindex"
@@ -139,6 +152,11 @@ STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
 		},
 	}
 	addBenchFlags(cmd, o, 1)
+	f := cmd.Flags()
+	f.StringVar(&o.Fault.Kind, "fault", "", "inject a fault during the measurement: kill-instance (1f, 3, 4), memcached-down (3, 4), db-restart or slow-db (1-4)")
+	f.DurationVar(&o.Fault.At, "at", 10*time.Second, "when the fault happens, after the measurement starts")
+	f.DurationVar(&o.Fault.For, "fault-for", 0, "how long the service stays down or slow (default 5s; db-restart 1s)")
+	f.DurationVar(&o.Fault.Delay, "fault-delay", 500*time.Millisecond, "slow-db: latency added to every round trip to PostgreSQL")
 	cmd.Flags().BoolVar(&o.NoIndex, "no-index", false, "run the stage without the secondary indexes")
 	cmd.Flags().BoolVar(&o.FindCapacity, "find-capacity", false, "also search the highest open-loop rate that meets --slo with no errors")
 	return cmd
@@ -212,6 +230,9 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 		Tools: o.Tools, Results: o.Out, Stdout: out, SkipVerify: o.NoVerify,
 		DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
 		Capacity: o.slo, CapacityStep: o.CapacityStep, Sweep: o.Sweep,
+	}
+	if o.Fault.Kind != "" {
+		dopts.Fault = &o.Fault
 	}
 	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
 	if dir != "" {

@@ -505,7 +505,8 @@ func TestStage3AcrossHosts(t *testing.T) {
 	if len(pids) != 2 {
 		t.Errorf("20 requests reached %d app servers, want the 2 hosts: %v", len(pids), pids)
 	}
-	if r := run(t, nil, "serve", "3", "--upstream", "10.0.0.1:8080", "--state", dir); r.code != 2 {
+	// (Another state folder: this one is held by the running serve.)
+	if r := run(t, nil, "serve", "3", "--upstream", "10.0.0.1:8080", "--state", stateDir(t)); r.code != 2 {
 		t.Errorf("a non-loopback upstream without --allow-remote: exit %d, %s", r.code, r.stderr)
 	}
 }
@@ -599,6 +600,139 @@ func TestDownCleansUpAfterAKilledDriver(t *testing.T) {
 	cmd.Wait()
 	if len(infratest.LabProcesses(dir)) == 0 {
 		t.Fatal("no process of the lab left after killing the driver: the test proves nothing")
+	}
+	if r := run(t, nil, "down", "--state", dir); r.code != 0 {
+		t.Fatalf("down: %+v", r)
+	}
+	waitNoProcesses(t, dir)
+}
+
+// While one command holds the lab, a second that would change it says the
+// lab is in use and changes nothing; commands that only read it still run.
+func TestLabInUse(t *testing.T) {
+	dir := stateDir(t)
+	r := run(t, nil, "seed", "--users", "200", "--state", dir)
+	needServices(t, r)
+	if r.code != 0 {
+		t.Fatalf("seed: %+v", r)
+	}
+	url := startServing(t, "2", "--state", dir, "--seed-users", "200")
+	for _, args := range [][]string{{"seed", "--users", "300"}, {"down"}, {"bench", "2", "--users", "200"}, {"index", "drop"}} {
+		r := run(t, nil, append(args, "--state", dir)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "in use") || !strings.Contains(r.stderr, "scalelab serve 2") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%v while serve runs: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	if r := run(t, nil, "status", "--state", dir); r.code != 0 {
+		t.Errorf("status while serve runs: %+v", r)
+	}
+	// Nothing was changed: the dataset is whole, the indexes are there and
+	// the stage still serves.
+	resp, err := http.Get(url + "/u/" + data.UserName(200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("after the refused commands, user 200's page: %d", resp.StatusCode)
+	}
+	svc, err := (&infra.Lab{State: dir}).Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(context.Background(), svc.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var users, indexes int
+	pool.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&users)
+	pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'").Scan(&indexes)
+	if users != 200 || indexes < 5 {
+		t.Errorf("after the refused commands: %d users, %d indexes", users, indexes)
+	}
+}
+
+// Each fault under load: injected at its time, recorded with its events,
+// the stage's pages and writes still right, the lab whole afterwards.
+func TestBenchFaults(t *testing.T) {
+	dir, out := stateDir(t), t.TempDir()
+	r := run(t, nil, "seed", "--users", "300", "--state", dir)
+	needServices(t, r)
+	if r.code != 0 {
+		t.Fatalf("seed: %+v", r)
+	}
+	before, err := (&infra.Lab{State: dir}).Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		stage, kind string
+		extra       []string
+		events      []string
+	}{
+		{"3", "kill-instance", nil, []string{"killed stage3-app-1", "restarted it"}},
+		{"4", "memcached-down", []string{"--fault-for", "1s"}, []string{"memcached stopped", "memcached started again"}},
+		{"2", "db-restart", nil, []string{"postgres stopped", "postgres started again"}},
+		{"2", "slow-db", []string{"--fault-for", "1s", "--fault-delay", "200ms"}, []string{"200ms longer", "full speed again"}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			o := filepath.Join(out, tc.kind)
+			args := append([]string{"bench", tc.stage, "--fault", tc.kind, "--at", "2s", "--duration", "8s", "--warmup", "0s",
+				"--users", "300", "--state", dir, "--out", o}, tc.extra...)
+			r := run(t, nil, args...)
+			if r.code != 0 {
+				t.Fatalf("bench: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			runs, _ := filepath.Glob(filepath.Join(o, "*", "run.json"))
+			if len(runs) != 1 {
+				t.Fatalf("run folders: %v", runs)
+			}
+			rec, err := driver.ReadRun(runs[0])
+			if err != nil || len(rec.Results) != 1 {
+				t.Fatalf("record: %+v, %v", rec, err)
+			}
+			x := rec.Results[0]
+			f := x.Fault
+			if f == nil || f.Kind != tc.kind || f.AtS != 2 || f.BeforeRPS <= 0 {
+				t.Fatalf("fault record %+v", f)
+			}
+			var said []string
+			for _, e := range f.Events {
+				said = append(said, e.What)
+				if e.T < 1.9 {
+					t.Errorf("event %q at %.2f s, before the fault's time", e.What, e.T)
+				}
+			}
+			for _, want := range tc.events {
+				if !strings.Contains(strings.Join(said, " | "), want) {
+					t.Errorf("events %q lack %q", said, want)
+				}
+			}
+			if x.Writes == nil || !x.Writes.OK() {
+				t.Errorf("writes under the fault: %+v", x.Writes)
+			}
+			if tc.kind == "slow-db" && f.WorstP99Ms < 200 {
+				t.Errorf("with 200ms added to each query, the worst p99 was %.0f ms", f.WorstP99Ms)
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(runs[0]), "fault.png")); err != nil {
+				t.Errorf("no fault chart: %v", err)
+			}
+			// The services are back where they were.
+			after, err := (&infra.Lab{State: dir}).Services()
+			if err != nil || after != before {
+				t.Errorf("services after the fault: %+v, %v; before: %+v", after, err, before)
+			}
+		})
+	}
+	for _, args := range [][]string{
+		{"bench", "2", "--fault", "kill-instance"},                     // stage 2 has one process
+		{"bench", "3", "--fault", "flood"},                             // no such fault
+		{"bench", "3", "--fault", "kill-instance", "--duration", "5s"}, // no time to recover
+	} {
+		if r := run(t, nil, append(args, "--state", dir, "--out", out)...); r.code != 2 {
+			t.Errorf("%v: exit %d, %s", args, r.code, r.stderr)
+		}
 	}
 	if r := run(t, nil, "down", "--state", dir); r.code != 0 {
 		t.Fatalf("down: %+v", r)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"strings"
+
 	"github.com/spf13/cobra"
 )
 
@@ -28,6 +31,9 @@ each measured on this machine.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.State, "state", ".lab", "the lab's state `folder` (data, logs, pid files)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		return claimLab(g, cmd, args)
+	}
 	// Flag parse errors are the user's: exit code 2 with a one-line message.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{err}
@@ -50,4 +56,31 @@ each measured on this machine.`,
 		newMergeCmd(),
 	)
 	return root
+}
+
+// claiming are the commands that change the lab (its dataset, its
+// servers): one at a time per state folder. The others (up, status, env,
+// load, plot) only read it or change nothing another command relies on.
+var claiming = map[string]bool{"seed": true, "index": true, "serve": true, "bench": true, "lab": true, "down": true}
+
+// claimLab claims the state folder for a command that changes the lab
+// (see infra.Lab.Claim); "down --force" goes ahead regardless, to clean up
+// after a command that cannot be stopped otherwise.
+func claimLab(g *globalOptions, cmd *cobra.Command, args []string) error {
+	top := cmd
+	for top.HasParent() && top.Parent().HasParent() {
+		top = top.Parent()
+	}
+	if !claiming[top.Name()] {
+		return nil
+	}
+	if top.Name() == "serve" && len(args) > 0 && args[0] == "app" {
+		// One app server of a stage spread over hosts: it reads the lab
+		// that another "serve" holds.
+		return nil
+	}
+	if f := cmd.Flags().Lookup("force"); f != nil && f.Value.String() == "true" {
+		return nil
+	}
+	return newLab(g).Claim("scalelab " + strings.Join(os.Args[1:], " "))
 }

@@ -61,11 +61,17 @@ MEMCACHED_SERVERS set, those servers are used and none is started.`,
 }
 
 func newDownCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:     "down",
-		Short:   "Stop every process the lab started",
-		Example: `  scalelab down`,
-		Args:    noArgs,
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop every process the lab started",
+		Long: `Stop every process recorded in the state folder: the services of "up" and
+whatever a stage left behind (after a command killed with SIGKILL, say).
+While another command (serve, bench, lab, seed) holds the lab, down says so
+and stops nothing; --force stops everything anyway.`,
+		Example: `  scalelab down
+  scalelab down --force`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			stopped, err := newLab(g).Down(cmd.Context())
 			for _, s := range stopped {
@@ -77,6 +83,8 @@ func newDownCmd(g *globalOptions) *cobra.Command {
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "stop everything even while another command holds the lab")
+	return cmd
 }
 
 func newStatusCmd(g *globalOptions) *cobra.Command {

@@ -1,0 +1,379 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/scalelab/scalelab/bench"
+	"github.com/scalelab/scalelab/bench/procstat"
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/infra"
+)
+
+// Fault is a failure injected while a stage is under load (scalelab bench
+// --fault): the lesson of what a stage does when one of its parts fails.
+type Fault struct {
+	// Kind is one of FaultKinds.
+	Kind string
+	// At is when, after the measurement's start, the fault happens.
+	At time.Duration
+	// For is how long the service stays away (memcached-down, db-restart)
+	// or slow (slow-db); zero means the kind's default.
+	For time.Duration
+	// Delay is what slow-db adds to every round trip to the database.
+	Delay time.Duration
+}
+
+// FaultKinds are the faults the driver can inject, with the stages each
+// applies to.
+var FaultKinds = map[string][]string{
+	// An app server is killed (SIGKILL); the stage restarts it.
+	"kill-instance": {"1f", "3", "4"},
+	// memcached stops, then starts again, empty, on its address.
+	"memcached-down": {"3", "4"},
+	// PostgreSQL stops ("fast" shutdown), then starts again.
+	"db-restart": {"1", "1f", "2", "3", "4"},
+	// Every round trip to PostgreSQL takes Delay longer (a proxy on the
+	// loopback between the stage and the database).
+	"slow-db": {"1", "1f", "2", "3", "4"},
+}
+
+// check validates f and fills in the defaults.
+func (f *Fault) check() error {
+	if _, ok := FaultKinds[f.Kind]; !ok {
+		var kinds []string
+		for k := range FaultKinds {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		return fmt.Errorf("%w: unknown fault %q (%s)", bench.ErrUsage, f.Kind, strings.Join(kinds, ", "))
+	}
+	if f.At <= 0 || f.For < 0 || f.Delay < 0 {
+		return fmt.Errorf("%w: --at must be positive, --fault-for and --fault-delay not negative", bench.ErrUsage)
+	}
+	if f.For == 0 {
+		f.For = map[string]time.Duration{"memcached-down": 5 * time.Second, "db-restart": time.Second, "slow-db": 5 * time.Second}[f.Kind]
+	}
+	switch {
+	case f.Kind != "slow-db":
+		f.Delay = 0
+	case f.Delay == 0:
+		f.Delay = 500 * time.Millisecond
+	}
+	return nil
+}
+
+// Check validates the fault for stage (an ID of Stages), filling in the
+// defaults: errors.Is(err, bench.ErrUsage) holds for what it refuses.
+func (f *Fault) Check(stage string) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.appliesTo(stage)
+}
+
+// appliesTo says whether the fault can happen to stage (a stage without
+// app servers has none to kill, one without memcached no memcached to lose).
+func (f *Fault) appliesTo(stage string) error {
+	stages := FaultKinds[f.Kind]
+	base := strings.TrimSuffix(stage, "-noindex")
+	for _, s := range stages {
+		if s == base {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: fault %s applies to stages %s, not %s", bench.ErrUsage, f.Kind, strings.Join(stages, ", "), stage)
+}
+
+// FaultReport is what a fault did to a stage, read from the measurement's
+// per-second timeline.
+type FaultReport struct {
+	Kind    string  `json:"kind"`
+	AtS     float64 `json:"at_s"`
+	ForS    float64 `json:"for_s"`
+	DelayMs float64 `json:"delay_ms,omitempty"`
+	// Events are what the injector did and saw, in seconds from the
+	// measurement's start.
+	Events []FaultEvent `json:"events"`
+	// BeforeRPS is the median req/s of the whole seconds before the fault;
+	// DipRPS the lowest req/s of a whole second from the fault on.
+	BeforeRPS float64 `json:"before_rps"`
+	DipRPS    float64 `json:"dip_rps"`
+	// Errors are the errors (failed requests and 5xx) from the fault on;
+	// WorstP99Ms is the highest per-second p99 from the fault on.
+	Errors     int64   `json:"errors"`
+	WorstP99Ms float64 `json:"worst_p99_ms"`
+	// RecoveredS is how long after the fault ended (the kill, or the
+	// service's return) throughput was back: three whole seconds in a row
+	// with no errors and a mean of at least 80% of BeforeRPS; -1 if it was
+	// not within the run.
+	RecoveredS float64 `json:"recovered_s"`
+}
+
+// FaultEvent is one thing that happened during a fault.
+type FaultEvent struct {
+	T    float64 `json:"t"`
+	What string  `json:"what"`
+}
+
+// injector carries out a fault during one measurement.
+type injector struct {
+	f     Fault
+	lab   *infra.Lab
+	proxy *delayProxy // slow-db
+	log   io.Writer
+
+	mu     sync.Mutex
+	start  time.Time
+	events []FaultEvent
+}
+
+func (in *injector) event(format string, args ...any) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	e := FaultEvent{T: time.Since(in.start).Seconds(), What: fmt.Sprintf(format, args...)}
+	in.events = append(in.events, e)
+	fmt.Fprintf(in.log, "  fault at %5.1fs: %s\n", e.T, e.What)
+}
+
+// run waits until the fault's time, injects it and undoes it. It returns
+// when the fault is over, or early when ctx ends; what it took away is
+// given back in any case.
+func (in *injector) run(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Until(in.start.Add(in.f.At))):
+	}
+	sleep := func(d time.Duration) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+	// The service comes back even when the run was interrupted.
+	bg := context.WithoutCancel(ctx)
+	switch in.f.Kind {
+	case "kill-instance":
+		in.killInstance(ctx)
+	case "memcached-down", "db-restart":
+		name := map[string]string{"memcached-down": "memcached", "db-restart": "postgres"}[in.f.Kind]
+		port, err := in.lab.StopService(bg, name)
+		if err != nil {
+			in.event("could not stop %s: %v", name, err)
+			return
+		}
+		in.event("%s stopped", name)
+		sleep(in.f.For)
+		if _, err := in.lab.StartService(bg, name, port); err != nil {
+			in.event("could not start %s again: %v", name, err)
+			return
+		}
+		in.event("%s started again on port %d", name, port)
+	case "slow-db":
+		in.proxy.delay.Store(int64(in.f.Delay))
+		in.event("every round trip to PostgreSQL now takes %s longer", in.f.Delay)
+		sleep(in.f.For)
+		in.proxy.delay.Store(0)
+		in.event("PostgreSQL at full speed again")
+	}
+}
+
+// killInstance kills the stage's first app server and watches for the
+// stage to restart it and for the new process to serve again (its CPU
+// time grows).
+func (in *injector) killInstance(ctx context.Context) {
+	var victim *infra.Process
+	for _, p := range in.lab.Recorded() {
+		if strings.HasSuffix(p.Name, "-app-1") && p.Alive() {
+			victim = p
+		}
+	}
+	if victim == nil {
+		in.event("found no app server to kill")
+		return
+	}
+	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+		in.event("could not kill %s (pid %d): %v", victim.Name, victim.PID, err)
+		return
+	}
+	in.event("killed %s (pid %d)", victim.Name, victim.PID)
+	var back *infra.Process
+	for back == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		for _, p := range in.lab.Recorded() {
+			if p.Name == victim.Name && p.PID != victim.PID && p.Alive() {
+				back = p
+			}
+		}
+	}
+	in.event("the stage restarted it (pid %d)", back.PID)
+	t0, _ := procstat.Of(back.PID)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		t, err := procstat.Of(back.PID)
+		if err != nil {
+			return
+		}
+		// 100 ms of CPU beyond its start-up: it is serving requests.
+		if t.Sub(t0).Total() >= 100*time.Millisecond {
+			in.event("the new %s is serving requests again", back.Name)
+			return
+		}
+	}
+}
+
+// analyse reads the fault's effect from the measurement's timeline.
+func (in *injector) analyse(rec *record.Record) *FaultReport {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	r := &FaultReport{Kind: in.f.Kind, AtS: in.f.At.Seconds(), ForS: in.f.For.Seconds(),
+		DelayMs: float64(in.f.Delay) / float64(time.Millisecond), Events: in.events, RecoveredS: -1}
+	tl := rec.Results.Timeline
+	at := int(in.f.At / time.Second)
+	end := int((in.f.At + in.f.For) / time.Second)
+	var before []float64
+	for _, s := range tl {
+		if s.T >= 1 && s.T < at {
+			before = append(before, float64(s.Requests))
+		}
+	}
+	r.BeforeRPS = median(before)
+	r.DipRPS = -1
+	// The last second of the timeline may be partial: it is left out.
+	for i, s := range tl {
+		if s.T < at {
+			continue
+		}
+		r.Errors += s.Errors
+		r.WorstP99Ms = max(r.WorstP99Ms, s.P99Ms)
+		if i < len(tl)-1 && (r.DipRPS < 0 || float64(s.Requests) < r.DipRPS) {
+			r.DipRPS = float64(s.Requests)
+		}
+	}
+	r.DipRPS = max(r.DipRPS, 0)
+	// Recovered: three whole seconds in a row without errors whose mean
+	// is at least 80% of before (one second alone is too noisy a sign on a
+	// shared machine).
+	for i := range tl {
+		if tl[i].T < end || i+3 > len(tl)-1 {
+			continue
+		}
+		w := tl[i : i+3]
+		if w[0].Errors+w[1].Errors+w[2].Errors == 0 && float64(w[0].Requests+w[1].Requests+w[2].Requests)/3 >= 0.8*r.BeforeRPS {
+			r.RecoveredS = float64(tl[i].T - end)
+			break
+		}
+	}
+	return r
+}
+
+// delayProxy is a TCP proxy on the loopback in front of PostgreSQL that
+// holds every chunk the client sends for delay before passing it on: each
+// query's round trip takes that much longer, as if the database were slow
+// or far away. Answers pass at once.
+type delayProxy struct {
+	ln     net.Listener
+	target string
+	delay  atomic.Int64 // nanoseconds
+
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+}
+
+func newDelayProxy(target string) (*delayProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("slow-db proxy: %w", err)
+	}
+	p := &delayProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	go p.serve()
+	return p, nil
+}
+
+// Addr is where the proxy listens.
+func (p *delayProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *delayProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.handle(c)
+	}
+}
+
+func (p *delayProxy) track(c net.Conn, on bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns == nil {
+		return false // closed
+	}
+	if on {
+		p.conns[c] = true
+	} else {
+		delete(p.conns, c)
+	}
+	return true
+}
+
+func (p *delayProxy) handle(c net.Conn) {
+	defer c.Close()
+	s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	if !p.track(c, true) || !p.track(s, true) {
+		return
+	}
+	defer p.track(c, false)
+	defer p.track(s, false)
+	go func() {
+		io.Copy(c, s)
+		c.Close()
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if d := time.Duration(p.delay.Load()); d > 0 {
+				time.Sleep(d)
+			}
+			if _, werr := s.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Close stops the proxy and its connections.
+func (p *delayProxy) Close() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
