@@ -137,11 +137,18 @@ const QueryTimeoutEnv = "SCALELAB_QUERY_TIMEOUT"
 // limitBody refuses a body over the site's limit before a process is
 // started for it, and cuts a chunked one at the limit: the program would
 // refuse it too, but only after the host had copied it all into its stdin.
+// It also refuses what cannot be passed to a process at all.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > app.MaxFormBytes {
 			w.Header().Set("Connection", "close")
 			http.Error(w, "The request body is too large.", http.StatusRequestEntityTooLarge)
+			return
+		}
+		// The request becomes the program's environment, where a NUL
+		// cannot go: exec would fail and the host answer 500.
+		if strings.ContainsRune(r.URL.Path, 0) {
+			http.Error(w, "The address holds a NUL byte.", http.StatusBadRequest)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, app.MaxFormBytes)
