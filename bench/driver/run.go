@@ -99,7 +99,32 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 	for _, st := range stages {
 		run.Settings.Stages = append(run.Settings.Stages, st.ID)
 	}
-	if err := run.write(dir); err != nil {
+	// moved says why the record went elsewhere (see save).
+	var moved error
+	// save writes the record. When the results folder cannot take it (the
+	// disk is full, it became read-only), the record, with every stage
+	// finished so far, goes to a folder under the system's temporary
+	// folder instead, and the run goes on there: a long run is not lost
+	// to a full disk. The record left in the results folder is the last
+	// one written whole (writes are atomic).
+	save := func() error {
+		err := run.write(dir)
+		if err == nil || moved != nil {
+			return err
+		}
+		fb := filepath.Join(os.TempDir(), "scalelab-results", filepath.Base(dir))
+		if ferr := os.MkdirAll(fb, 0o755); ferr != nil {
+			return fmt.Errorf("%w; nor could it be saved in %s: %v", err, fb, ferr)
+		}
+		if ferr := run.write(fb); ferr != nil {
+			return fmt.Errorf("%w; nor could it be saved in %s: %v", err, fb, ferr)
+		}
+		fmt.Fprintf(o.Stdout, "could not write the run's record in %s (%v): it is saved in %s instead, with the %d results finished\n", dir, oneLine(err), fb, len(run.Results))
+		moved = fmt.Errorf("the results folder could not take the record (%v): the run is saved in %s instead (free space, then move it back)", oneLine(err), fb)
+		dir = fb
+		return nil
+	}
+	if err := save(); err != nil {
 		return dir, run, err
 	}
 	if o.DatabaseURL != "" {
@@ -144,7 +169,7 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 			fmt.Fprintf(o.Stdout, "stage %s failed: %v\n", st.ID, err)
 			failed = append(failed, err)
 		}
-		if err := run.write(dir); err != nil {
+		if err := save(); err != nil {
 			return dir, run, err
 		}
 	}
@@ -152,13 +177,13 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 		run.Complete = len(failed) == 0
 		run.Finished = time.Now().UTC()
 	}
-	if err := run.write(dir); err != nil {
+	if err := save(); err != nil {
 		return dir, run, err
 	}
 	if ctx.Err() != nil {
 		return dir, run, fmt.Errorf("interrupted: %s keeps the %d results finished", dir, len(run.Results))
 	}
-	return dir, run, errors.Join(failed...)
+	return dir, run, errors.Join(append(failed, moved)...)
 }
 
 // write saves run.json, summary.csv and bench.txt, each atomically.
@@ -179,6 +204,7 @@ func (r *Run) write(dir string) error {
 func writeAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		os.Remove(tmp) // a partial file only takes the space others need
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -214,6 +215,10 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 	if err != nil {
 		return fmt.Errorf("find the scalelab binary: %w", err)
 	}
+	// An unwritable results folder is found before anything starts.
+	if err := writableFolder(o.Out); err != nil {
+		return err
+	}
 	lab := newLab(g)
 	svc, started, err := lab.Up(ctx)
 	if err != nil {
@@ -279,4 +284,19 @@ func ensureBenchDataset(ctx context.Context, g *globalOptions, url string, o *be
 		return driver.Dataset{}, "", err
 	}
 	return driver.Dataset{Users: meta.Users, Photos: meta.Counts.Photos, Seed: meta.Seed}, "PostgreSQL " + strings.TrimSpace(version), nil
+}
+
+// writableFolder makes dir if needed and checks that a file can be
+// written in it.
+func writableFolder(dir string) error {
+	probe := filepath.Join(dir, ".scalelab-probe")
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = os.WriteFile(probe, []byte("probe\n"), 0o644)
+		os.Remove(probe)
+	}
+	if err != nil {
+		return fmt.Errorf("results folder %s cannot be written (%v): choose another with --out", dir, err)
+	}
+	return nil
 }

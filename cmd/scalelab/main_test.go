@@ -712,6 +712,19 @@ func TestBenchFaults(t *testing.T) {
 			if x.Writes == nil || !x.Writes.OK() {
 				t.Errorf("writes under the fault: %+v", x.Writes)
 			}
+			if tc.kind == "db-restart" {
+				// Requests during the gap failed fast (503), none hung until
+				// the client's timeout; at the end, with the same app server,
+				// pages were served again without errors (the pool
+				// reconnected by itself).
+				res := x.Records[0].Results
+				if n := res.Errors["timeout"]; n > 0 {
+					t.Errorf("%d requests timed out during the database's restart", n)
+				}
+				if tl := res.Timeline; len(tl) < 3 || tl[len(tl)-2].Errors > 0 || tl[len(tl)-2].Requests == 0 {
+					t.Errorf("the last whole second after the restart: %+v", tl[len(tl)-2])
+				}
+			}
 			if tc.kind == "slow-db" && f.WorstP99Ms < 200 {
 				t.Errorf("with 200ms added to each query, the worst p99 was %.0f ms", f.WorstP99Ms)
 			}
@@ -736,6 +749,50 @@ func TestBenchFaults(t *testing.T) {
 	}
 	if r := run(t, nil, "down", "--state", dir); r.code != 0 {
 		t.Fatalf("down: %+v", r)
+	}
+	waitNoProcesses(t, dir)
+}
+
+// A results folder that cannot be written is refused before anything
+// starts; one that fills up during the run loses nothing: the record goes
+// to the temporary folder, and the one left behind is whole.
+func TestResultsFolderFullOrUnwritable(t *testing.T) {
+	dir := stateDir(t)
+	file := filepath.Join(t.TempDir(), "a-file")
+	os.WriteFile(file, nil, 0o644)
+	r := run(t, nil, "bench", "2", "--users", "300", "--state", dir, "--out", filepath.Join(file, "runs"))
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot be written") || !strings.Contains(r.stderr, "--out") {
+		t.Errorf("bench into a folder under a file: exit %d, %q", r.code, r.stderr)
+	}
+	if len(infratest.LabProcesses(dir)) > 0 {
+		t.Error("services were started for a run that could not be recorded")
+	}
+
+	// A small disk of its own: the run's first record fits, the one with
+	// the measurements does not.
+	tiny := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", tiny).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (%v: %s)", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", tiny).Run() })
+	tmp := t.TempDir()
+	r = run(t, []string{"TMPDIR=" + tmp}, "bench", "0", "--users", "300", "--duration", "1s", "--warmup", "0s", "--state", dir, "--out", tiny)
+	needServices(t, r)
+	if r.code != 1 || !strings.Contains(r.stderr, "no space left on device") || !strings.Contains(r.stderr, tmp) {
+		t.Fatalf("bench into a full disk: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	left, _ := filepath.Glob(filepath.Join(tiny, "*", "run.json"))
+	saved, _ := filepath.Glob(filepath.Join(tmp, "scalelab-results", "*", "run.json"))
+	if len(left) != 1 || len(saved) != 1 {
+		t.Fatalf("records: %v in the full folder, %v in the temporary one", left, saved)
+	}
+	// Whichever write failed, what it left is a whole record of an
+	// unfinished run.
+	if rec, err := driver.ReadRun(left[0]); err != nil || rec.Complete {
+		t.Errorf("the record left in the full folder: complete %v, %v", rec != nil && rec.Complete, err)
+	}
+	if rec, err := driver.ReadRun(saved[0]); err != nil || len(rec.Results) != 3 || !rec.Complete {
+		t.Errorf("the record saved instead: %v results, %v", len(rec.Results), err)
 	}
 	waitNoProcesses(t, dir)
 }
