@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -83,6 +84,22 @@ func needServices(t *testing.T, r result) {
 	if r.code != 0 && strings.Contains(r.stderr, infra.ErrMissingBinary.Error()) {
 		infratest.NeedBinary(t, infra.ErrMissingBinary)
 	}
+}
+
+// seeded runs "scalelab seed --users N" into the state folder dir and
+// returns the lab's services; it skips the test where they cannot run.
+func seeded(t *testing.T, dir string, users int) infra.Services {
+	t.Helper()
+	r := run(t, nil, "seed", "--users", strconv.Itoa(users), "--state", dir)
+	needServices(t, r)
+	if r.code != 0 {
+		t.Fatalf("seed: %+v", r)
+	}
+	svc, err := (&infra.Lab{State: dir}).Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 func waitNoProcesses(t *testing.T, dir string) {
@@ -397,15 +414,7 @@ func TestLabQuick(t *testing.T) {
 // refused, not measured.
 func TestBenchRefusesAStalePage(t *testing.T) {
 	dir, out := stateDir(t), t.TempDir()
-	r := run(t, nil, "seed", "--users", "300", "--state", dir)
-	needServices(t, r)
-	if r.code != 0 {
-		t.Fatalf("seed: %+v", r)
-	}
-	svc, err := (&infra.Lab{State: dir}).Services()
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := seeded(t, dir, 300)
 	// The driver empties memcached before a stage starts, so the stale page
 	// is planted again and again while the bench runs, as a cache nobody
 	// invalidates would keep serving it.
@@ -426,7 +435,7 @@ func TestBenchRefusesAStalePage(t *testing.T) {
 			}
 		}
 	}()
-	r = run(t, nil, "bench", "4", "--users", "300", "--duration", "1s", "--warmup", "0s", "--state", dir, "--out", out)
+	r := run(t, nil, "bench", "4", "--users", "300", "--duration", "1s", "--warmup", "0s", "--state", dir, "--out", out)
 	close(stop)
 	if err := <-planted; err != nil {
 		t.Fatal(err)
@@ -471,11 +480,7 @@ func startServing(t *testing.T, args ...string) string {
 // addresses (127.0.0.2, 127.0.0.3), nginx on 127.0.0.1 balancing over them.
 func TestStage3AcrossHosts(t *testing.T) {
 	dir := stateDir(t)
-	r := run(t, nil, "seed", "--users", "200", "--state", dir)
-	needServices(t, r)
-	if r.code != 0 {
-		t.Fatalf("seed: %+v", r)
-	}
+	seeded(t, dir, 200)
 	port, _ := infra.FreePort()
 	var hosts []string
 	for _, ip := range []string{"127.0.0.2", "127.0.0.3"} {
@@ -611,11 +616,7 @@ func TestDownCleansUpAfterAKilledDriver(t *testing.T) {
 // lab is in use and changes nothing; commands that only read it still run.
 func TestLabInUse(t *testing.T) {
 	dir := stateDir(t)
-	r := run(t, nil, "seed", "--users", "200", "--state", dir)
-	needServices(t, r)
-	if r.code != 0 {
-		t.Fatalf("seed: %+v", r)
-	}
+	svc := seeded(t, dir, 200)
 	url := startServing(t, "2", "--state", dir, "--seed-users", "200")
 	for _, args := range [][]string{{"seed", "--users", "300"}, {"down"}, {"bench", "2", "--users", "200"}, {"index", "drop"}} {
 		r := run(t, nil, append(args, "--state", dir)...)
@@ -636,10 +637,6 @@ func TestLabInUse(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("after the refused commands, user 200's page: %d", resp.StatusCode)
 	}
-	svc, err := (&infra.Lab{State: dir}).Services()
-	if err != nil {
-		t.Fatal(err)
-	}
 	pool, err := pgxpool.New(context.Background(), svc.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
@@ -657,15 +654,7 @@ func TestLabInUse(t *testing.T) {
 // the stage's pages and writes still right, the lab whole afterwards.
 func TestBenchFaults(t *testing.T) {
 	dir, out := stateDir(t), t.TempDir()
-	r := run(t, nil, "seed", "--users", "300", "--state", dir)
-	needServices(t, r)
-	if r.code != 0 {
-		t.Fatalf("seed: %+v", r)
-	}
-	before, err := (&infra.Lab{State: dir}).Services()
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := seeded(t, dir, 300)
 	for _, tc := range []struct {
 		stage, kind string
 		extra       []string
