@@ -9,7 +9,7 @@ TESTFLAGS ?=
 # Extra flags for scalelab lab and bench, e.g. LABFLAGS="--tool ab,wrk"
 LABFLAGS ?=
 
-.PHONY: all build deps test vet fuzz lab lab-quick stage-0 stage-1 stage-1f stage-2 stage-3 stage-4 serve-0 serve-1 serve-1f serve-2 serve-3 serve-4 up down seed status clean
+.PHONY: all build deps test vet fuzz lab lab-quick faults stage-0 stage-1 stage-1f stage-2 stage-3 stage-4 serve-0 serve-1 serve-1f serve-2 serve-3 serve-4 up down seed status clean
 
 all: build
 
@@ -45,6 +45,14 @@ lab-quick: deps build
 # Measure one stage (make stage-4 LABFLAGS="--no-index --tool ab,wrk").
 stage-0 stage-1 stage-1f stage-2 stage-3 stage-4: deps build
 	$(BIN) bench $(subst stage-,,$@) --state $(STATE) $(LABFLAGS)
+
+# Each fault under load on the stage that shows it best, one run folder each
+# with its fault chart (see "When a piece fails" in the README).
+faults: deps build
+	$(BIN) bench 3 --fault kill-instance --state $(STATE) $(LABFLAGS)
+	$(BIN) bench 4 --fault memcached-down --state $(STATE) $(LABFLAGS)
+	$(BIN) bench 2 --fault db-restart --state $(STATE) $(LABFLAGS)
+	$(BIN) bench 2 --fault slow-db --state $(STATE) $(LABFLAGS)
 
 # Browse one stage in the foreground until Ctrl-C (make serve-4).
 serve-0 serve-1 serve-1f serve-2 serve-3 serve-4: build
