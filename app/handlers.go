@@ -589,7 +589,13 @@ func localPath(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") || len(next) > 256 {
 		return "/"
 	}
-	return path.Clean(next)
+	next = path.Clean(next)
+	// It must also read as a URL (FuzzForm found "/0%"), and as one
+	// without a scheme or host.
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
 }
 
 func (s *Site) logout(w http.ResponseWriter, r *http.Request) {

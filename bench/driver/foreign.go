@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,7 +163,12 @@ func setPercentile(r *Result, label string, ms float64) {
 	}
 }
 
+// parseFloat reads a number of a tool's output; anything else, NaN and
+// infinities included (the record's JSON cannot hold them), is 0.
 func parseFloat(s string) float64 {
-	v, _ := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
 	return v
 }
