@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/scalelab/scalelab/infra"
 )
 
@@ -84,6 +86,12 @@ func run(m *testing.M, ready func(string, infra.Services)) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	go func() {
 		sig := <-sigs
+		// SIGPIPE also comes when a test writes to a socket a server
+		// closed (a hostile-input test does): only a broken stdout or
+		// stderr ends the run.
+		for sig == syscall.SIGPIPE && !outputBroken() {
+			sig = <-sigs
+		}
 		lab.Stop(started)
 		os.RemoveAll(dir)
 		fmt.Fprintln(os.Stderr, "infratest: stopped the lab on", sig)
@@ -133,4 +141,19 @@ func LabProcesses(dir string) []int {
 		}
 	}
 	return pids
+}
+
+// outputBroken reports whether stdout or stderr is a pipe or socket whose
+// reader has gone: poll reports POLLERR (or POLLHUP) on its write end.
+func outputBroken() bool {
+	fds := []unix.PollFd{{Fd: 1}, {Fd: 2}}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		return false
+	}
+	for _, f := range fds {
+		if f.Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
+			return true
+		}
+	}
+	return false
 }
