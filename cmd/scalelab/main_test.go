@@ -364,20 +364,13 @@ func TestLabQuick(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("stages measured %v, want %v", got, want)
 	}
-	// Every stage that ran the photo workload was checked for lost writes.
-	checked := 0
+	// Every stage that ran the photo workload was checked for lost writes
+	// (in one-second runs a stage may post no comment: TestBenchFaults
+	// checks that comments are found).
 	for _, x := range rec.Results {
-		if x.Stage == "0" {
-			continue
-		}
-		if x.Writes == nil || !x.Writes.OK() {
+		if x.Stage != "0" && (x.Writes == nil || !x.Writes.OK()) {
 			t.Errorf("stage %s: write check %+v", x.Stage, x.Writes)
-			continue
 		}
-		checked += x.Writes.Checked
-	}
-	if checked == 0 {
-		t.Error("no comment of the run was checked in the database")
 	}
 	if !strings.Contains(r.stdout, "writes: ") {
 		t.Errorf("the run's output says nothing of its writes:\n%s", r.stdout)
@@ -698,7 +691,7 @@ func TestBenchFaults(t *testing.T) {
 					t.Errorf("events %q lack %q", said, want)
 				}
 			}
-			if x.Writes == nil || !x.Writes.OK() {
+			if x.Writes == nil || !x.Writes.OK() || x.Writes.Checked == 0 || x.Writes.PagesRead == 0 {
 				t.Errorf("writes under the fault: %+v", x.Writes)
 			}
 			if tc.kind == "db-restart" {
