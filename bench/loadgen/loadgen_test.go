@@ -2,6 +2,7 @@ package loadgen_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -98,6 +99,38 @@ func TestRequestCount(t *testing.T) {
 				t.Errorf("bytes read %d, written %d; want both > 0", r.BytesRead, r.BytesWritten)
 			}
 		})
+	}
+}
+
+// TestManyConnections runs the closed loop with enough connections that the
+// epoll engine naps between polls (it does with 32 or more in flight), against
+// a server that answers at once and one that takes a millisecond: every
+// request is counted once, on its own connection's turn.
+func TestManyConnections(t *testing.T) {
+	for _, e := range engines {
+		for _, delay := range []time.Duration{0, time.Millisecond} {
+			t.Run(fmt.Sprintf("%s/%v", e.name, delay), func(t *testing.T) {
+				var c counting
+				srv := c.start(t, func(w http.ResponseWriter, r *http.Request) {
+					time.Sleep(delay)
+					io.WriteString(w, "hello")
+				})
+				rec := mustRun(t, loadgen.Options{
+					Targets: []*url.URL{mustURL(t, srv.URL+"/")}, Connections: 64, Requests: 3000, Portable: e.portable,
+				})
+				r := rec.Results
+				if r.Requests != 3000 || c.requests.Load() != 3000 || r.Status["200"] != 3000 || r.ErrorsTotal != 0 {
+					t.Errorf("requests %d, server saw %d, status %v, errors %v; want 3000, no errors",
+						r.Requests, c.requests.Load(), r.Status, r.Errors)
+				}
+				if got := c.conns.Load(); got != 64 {
+					t.Errorf("%d connections, want 64", got)
+				}
+				if got := r.Latency.Hist.TotalCount(); got != 3000 {
+					t.Errorf("histogram holds %d values, want 3000", got)
+				}
+			})
+		}
 	}
 }
 
