@@ -58,14 +58,20 @@ func fixedServer(tb testing.TB) string {
 // BenchmarkClosedLoop measures the request loop of each engine: one op is
 // one request and response over loopback. Its allocs/op should stay at 0
 // for the epoll engine (the run's fixed set-up, spread over b.N requests).
-func BenchmarkClosedLoop(b *testing.B) {
+func BenchmarkClosedLoop(b *testing.B) { benchmarkClosedLoop(b, 16) }
+
+// BenchmarkClosedLoop64 is the same with the 64 connections of
+// bench/scripts/compare.sh, where the epoll engine naps between polls.
+func BenchmarkClosedLoop64(b *testing.B) { benchmarkClosedLoop(b, 64) }
+
+func benchmarkClosedLoop(b *testing.B, conns int) {
 	for _, e := range engines {
 		b.Run(e.name, func(b *testing.B) {
 			u, _ := url.Parse(fixedServer(b))
 			b.ReportAllocs()
 			b.ResetTimer()
 			rec := mustRun(b, loadgen.Options{
-				Targets: []*url.URL{u}, Connections: 16, Requests: int64(b.N), Portable: e.portable,
+				Targets: []*url.URL{u}, Connections: conns, Requests: int64(b.N), Portable: e.portable,
 			})
 			b.StopTimer()
 			if rec.Results.Requests != int64(b.N) {
