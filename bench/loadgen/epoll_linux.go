@@ -201,7 +201,7 @@ func runEpoll(run *runState, targets []*target) error {
 // naps. Measured with bench/scripts/compare.sh against nginx, 100 µs did
 // better than 25 and 50 µs (more req/s, less client CPU per request, less of
 // nginx's CPU per request), and a nap that keeps the scheduler's P
-// (RawSyscall) used less CPU but did not do more requests.
+// (RawSyscall) used less CPU but did fewer requests.
 const (
 	napFor         = 100 * time.Microsecond
 	napMax         = 2
