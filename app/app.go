@@ -100,6 +100,7 @@ var styleCSS []byte
 type Site struct {
 	cfg   Config
 	pages map[string]*template.Template
+	errs  errorLog
 }
 
 var pageNames = []string{"front", "user", "tag", "photo", "error"}

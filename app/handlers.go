@@ -276,7 +276,7 @@ func (s *Site) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && !errors.Is(context.Cause(r.Context()), ErrQueryDeadline) {
 		return // the client has gone
 	}
-	log.Printf("app: %s %s: %v", r.Method, r.URL.Path, err)
+	s.errs.printf("app: %s %s: %v", r.Method, r.URL.Path, err)
 	w.Header().Set("Retry-After", "1")
 	s.fail(w, r, http.StatusServiceUnavailable, "The site is busy; try again in a moment.")
 }
@@ -303,7 +303,7 @@ func (s *Site) newPage(r *http.Request, title string) *page {
 func (s *Site) viewer(r *http.Request) *data.User {
 	u, err := s.session(r)
 	if err != nil {
-		log.Printf("app: %v", err)
+		s.errs.printf("app: %v", err)
 	}
 	return u
 }
