@@ -103,8 +103,9 @@ type FaultReport struct {
 	// Events are what the injector did and saw, in seconds from the
 	// measurement's start.
 	Events []FaultEvent `json:"events"`
-	// BeforeRPS is the median req/s of the whole seconds before the fault;
-	// DipRPS the lowest req/s of a whole second from the fault on.
+	// BeforeRPS is the median req/s answered without error in the whole
+	// seconds before the fault; DipRPS the lowest of a whole second from the
+	// fault on.
 	BeforeRPS float64 `json:"before_rps"`
 	DipRPS    float64 `json:"dip_rps"`
 	// Errors are the errors (failed requests and 5xx) from the fault on;
@@ -248,10 +249,14 @@ func (in *injector) analyse(rec *record.Record) *FaultReport {
 	tl := rec.Results.Timeline
 	at := int(in.f.At / time.Second)
 	end := int((in.f.At + in.f.For) / time.Second)
+	// Throughput here is of requests answered without error: during a
+	// database outage failures come fast, and counting them would hide
+	// the dip.
+	good := func(s record.Second) float64 { return float64(s.Requests - s.Errors) }
 	var before []float64
 	for _, s := range tl {
 		if s.T >= 1 && s.T < at {
-			before = append(before, float64(s.Requests))
+			before = append(before, good(s))
 		}
 	}
 	r.BeforeRPS = median(before)
@@ -263,8 +268,8 @@ func (in *injector) analyse(rec *record.Record) *FaultReport {
 		}
 		r.Errors += s.Errors
 		r.WorstP99Ms = max(r.WorstP99Ms, s.P99Ms)
-		if i < len(tl)-1 && (r.DipRPS < 0 || float64(s.Requests) < r.DipRPS) {
-			r.DipRPS = float64(s.Requests)
+		if i < len(tl)-1 && (r.DipRPS < 0 || good(s) < r.DipRPS) {
+			r.DipRPS = good(s)
 		}
 	}
 	r.DipRPS = max(r.DipRPS, 0)
@@ -276,7 +281,7 @@ func (in *injector) analyse(rec *record.Record) *FaultReport {
 			continue
 		}
 		w := tl[i : i+3]
-		if w[0].Errors+w[1].Errors+w[2].Errors == 0 && float64(w[0].Requests+w[1].Requests+w[2].Requests)/3 >= 0.8*r.BeforeRPS {
+		if w[0].Errors+w[1].Errors+w[2].Errors == 0 && (good(w[0])+good(w[1])+good(w[2]))/3 >= 0.8*r.BeforeRPS {
 			r.RecoveredS = float64(tl[i].T - end)
 			break
 		}

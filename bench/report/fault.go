@@ -32,7 +32,7 @@ func faultFigure(run *driver.Run, x *driver.Result) figure {
 	if f.ForS > 0 {
 		title += fmt.Sprintf(" for %.0f s", f.ForS)
 	}
-	rps := newPlot(title, "", "req/s")
+	rps := newPlot(title, "", "req/s answered")
 	errs := newPlot("", "", "errors/s")
 	p99 := newPlot("", "seconds since the measurement started", "p99 (ms, log)")
 	c := StageColor(x.Stage)
@@ -45,7 +45,9 @@ func faultFigure(run *driver.Run, x *driver.Result) figure {
 			continue // the last sliver of a second
 		}
 		t := float64(s.T) + d/2
-		v, ev := float64(s.Requests)/d, float64(s.Errors)/d
+		// Requests answered without error: failures come fast during an
+		// outage, and counting them would hide the dip.
+		v, ev := float64(s.Requests-s.Errors)/d, float64(s.Errors)/d
 		rx, ex = append(rx, plotter.XY{X: t, Y: v}), append(ex, plotter.XY{X: t, Y: ev})
 		rhi, ehi = math.Max(rhi, v), math.Max(ehi, ev)
 		if s.P99Ms > 0 {
@@ -63,8 +65,16 @@ func faultFigure(run *driver.Run, x *driver.Result) figure {
 	for _, p := range []*plot.Plot{rps, errs, p99} {
 		addGrid(p)
 		lo, hi := p.Y.Min, p.Y.Max
-		// The fault's window, or a thin band at an instant fault.
-		from, to := f.AtS, f.AtS+math.Max(f.ForS, 0.15)
+		// The fault's window, from its first event to its last (stopping
+		// a service takes a moment), or a thin band at an instant fault.
+		from, to := f.AtS, f.AtS+f.ForS
+		if n := len(f.Events); n > 0 {
+			from = f.Events[0].T
+			if f.ForS > 0 {
+				to = f.Events[n-1].T
+			}
+		}
+		to = math.Max(to, from+0.15)
 		if poly, err := plotter.NewPolygon(plotter.XYs{{X: from, Y: lo}, {X: to, Y: lo}, {X: to, Y: hi}, {X: from, Y: hi}}); err == nil {
 			poly.Color, poly.LineStyle.Width = shade, 0
 			p.Add(poly)
