@@ -36,7 +36,17 @@ type Stage struct {
 	Serve []string
 	// TalkRPS is what the talk measured (zero for the baselines).
 	TalkRPS float64
+	// QueryTimeout, if set, is the stage's per-request database deadline
+	// (serve --query-timeout) instead of the default 3 s, and the load
+	// waits that long for an answer: without its index a user's page takes
+	// seconds even alone, and the talk's lesson is how slow the stage gets,
+	// which the default deadline would turn into 503s.
+	QueryTimeout time.Duration
 }
+
+// NoIndexQueryTimeout is the deadline of the stages run without their
+// secondary indexes.
+const NoIndexQueryTimeout = time.Minute
 
 // Stages are the talk's iterations in the order "scalelab lab" runs them.
 var Stages = []Stage{
@@ -46,7 +56,7 @@ var Stages = []Stage{
 	{ID: "2", Name: "app server", Serve: []string{"2"}, TalkRPS: 139},
 	{ID: "3", Name: "load-balanced", Serve: []string{"3"}, TalkRPS: 217},
 	{ID: "4", Name: "cached", Serve: []string{"4"}, TalkRPS: 616},
-	{ID: "4-noindex", Name: "cached, no index", Serve: []string{"4", "--no-index"}, TalkRPS: 28},
+	{ID: "4-noindex", Name: "cached, no index", Serve: []string{"4", "--no-index"}, TalkRPS: 28, QueryTimeout: NoIndexQueryTimeout},
 }
 
 // TalkAB is what the talk measured at stage 4 with ab instead of its own tool.
@@ -242,12 +252,13 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 			env = append(env, "DATABASE_URL="+u.String())
 		}
 	}
-	run, err := startServe(ctx, o, st.Serve, filepath.Join(dir, "stage-"+st.ID+".log"), env...)
+	run, err := startServe(ctx, o, st.serveArgs(st.Serve...), filepath.Join(dir, "stage-"+st.ID+".log"), env...)
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", st.ID, err)
 	}
 	defer run.stop()
 	run.proxy = proxy
+	run.timeout = max(10*time.Second, st.QueryTimeout+5*time.Second)
 
 	verdict := "skipped"
 	if !o.SkipVerify {
@@ -308,6 +319,15 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	return results, nil
 }
 
+// serveArgs are the arguments of "scalelab serve" for a stage with st's
+// settings: args, and the stage's deadline if it has one.
+func (st Stage) serveArgs(args ...string) []string {
+	if st.QueryTimeout > 0 {
+		args = append(args[:len(args):len(args)], "--query-timeout", st.QueryTimeout.String())
+	}
+	return args
+}
+
 // Dataset is what the workload needs to know of the database.
 type Dataset struct {
 	Users  int
@@ -329,7 +349,7 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 			Connections: conns,
 			Rate:        rate,
 			Duration:    d,
-			Timeout:     10 * time.Second,
+			Timeout:     run.timeout,
 			Workload:    wl,
 			Photos:      photos(ds),
 		}
@@ -458,6 +478,8 @@ type served struct {
 	lab *infra.Lab
 	// proxy stands between the stage and PostgreSQL for a slow-db fault.
 	proxy *delayProxy
+	// timeout is how long the load waits for one answer.
+	timeout time.Duration
 }
 
 // startServe runs "scalelab serve ARGS" as a child with its output in
@@ -553,7 +575,7 @@ func findCapacity(ctx context.Context, o Options, run *served, ds Dataset, close
 		Load: bench.LoadOptions{
 			Targets:     run.urls[:1],
 			Connections: max(256, o.Connections),
-			Timeout:     10 * time.Second,
+			Timeout:     run.timeout,
 			Workload:    "photos",
 			Photos:      photos(ds),
 		},

@@ -107,3 +107,26 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+// The stage without its index runs, and is verified against a reference
+// that runs, with the long deadline: its pages are slow, not refused.
+func TestNoIndexStageHasTheLongDeadline(t *testing.T) {
+	st, ok := FindStage("4-noindex")
+	if !ok {
+		t.Fatal("no stage 4-noindex")
+	}
+	want := "--no-index --query-timeout " + NoIndexQueryTimeout.String()
+	if got := strings.Join(st.serveArgs(st.Serve...), " "); !strings.HasSuffix(got, want) {
+		t.Errorf("serve %s, want it to end with %s", got, want)
+	}
+	if got := strings.Join(st.serveArgs("2"), " "); got != "2 --query-timeout "+NoIndexQueryTimeout.String() {
+		t.Errorf("its reference: serve %s", got)
+	}
+	two, _ := FindStage("2")
+	if got := strings.Join(two.serveArgs(two.Serve...), " "); got != "2" {
+		t.Errorf("stage 2: serve %s, want the default deadline", got)
+	}
+	if len(Stages[len(Stages)-1].Serve) != 2 {
+		t.Error("serveArgs changed the stage table's own arguments")
+	}
+}

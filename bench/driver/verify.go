@@ -92,7 +92,9 @@ func verifyStage(ctx context.Context, o Options, st Stage, urls []string, ds Dat
 	var ref *served
 	if st.ID != "2" {
 		var err error
-		if ref, err = startServe(ctx, o, []string{"2"}, referenceLog(o)); err != nil {
+		// The reference has the stage's deadline: without the indexes its
+		// pages are as slow as the stage's.
+		if ref, err = startServe(ctx, o, st.serveArgs("2"), referenceLog(o)); err != nil {
 			return fmt.Errorf("start the reference stage 2: %w", err)
 		}
 		defer ref.stop()

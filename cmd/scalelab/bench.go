@@ -145,6 +145,7 @@ STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
 					st.Name += ", no index"
 					st.TalkRPS = 0
 					st.Serve = append(st.Serve, "--no-index")
+					st.QueryTimeout = driver.NoIndexQueryTimeout
 				} else {
 					st, _ = driver.FindStage("4-noindex")
 				}
