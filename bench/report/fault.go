@@ -100,3 +100,44 @@ func faultFigure(run *driver.Run, x *driver.Result) figure {
 	}
 	return figure{caption: cap, draw: func(dc draw.Canvas) { drawColumn(dc, rps, errs, p99) }}
 }
+
+// faultNotes says in words what each injected fault did, for the reports
+// beside the fault chart.
+func faultNotes(run *driver.Run) []string {
+	var out []string
+	for _, x := range run.Results {
+		f := x.Fault
+		if f == nil {
+			continue
+		}
+		s := fmt.Sprintf("Stage %s, %s at %s s", x.Stage, f.Kind, trim(f.AtS))
+		if f.ForS > 0 {
+			s += fmt.Sprintf(" for %s s", trim(f.ForS))
+		}
+		if f.DelayMs > 0 {
+			s += fmt.Sprintf(" (%s ms added to each round trip)", trim(f.DelayMs))
+		}
+		back := "it did not recover within the measurement"
+		if f.RecoveredS >= 0 {
+			back = fmt.Sprintf("back %s s after the fault ended", trim(f.RecoveredS))
+		}
+		s += fmt.Sprintf(": %s req/s answered before, %s in the lowest second, %s errors, worst p99 %s ms; %s.",
+			num(f.BeforeRPS), num(f.DipRPS), num(float64(f.Errors)), trim(math.Round(f.WorstP99Ms)), back)
+		for _, e := range f.Events {
+			s += fmt.Sprintf(" At %.1f s: %s.", e.T, e.What)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// writeNotes says, per stage, what the check for lost writes found.
+func writeNotes(run *driver.Run) []string {
+	var out []string
+	for _, x := range run.Results {
+		if x.Writes != nil && !x.Sweep {
+			out = append(out, fmt.Sprintf("Stage %s: %s.", x.Stage, x.Writes))
+		}
+	}
+	return out
+}

@@ -57,7 +57,10 @@ func HTML(run *driver.Run, charts []Chart, images map[string][]byte) ([]byte, er
 		Costs      []costRow
 		TalkAB     float64
 		TalkStage1 float64
-	}{Run: run, Caption: caption(run), Settings: settingsLine(run), Warnings: allWarnings(run, rs), Rows: rs,
+		// Faults and Writes say what injected faults did and what the
+		// check for lost writes found.
+		Faults, Writes []string
+	}{Faults: faultNotes(run), Writes: writeNotes(run), Run: run, Caption: caption(run), Settings: settingsLine(run), Warnings: allWarnings(run, rs), Rows: rs,
 		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), Costs: costRows(run), TalkAB: driver.TalkAB, TalkStage1: TalkStage1}
 	for _, c := range charts {
 		png, ok := images[c.Name]

@@ -46,6 +46,17 @@ func Markdown(run *driver.Run, charts []Chart) []byte {
 			fmt.Fprintf(&b, "| %s | %s | %.2f / %.2f | %.0f | %s | %.0f%% | %s |\n", mdEscape(c.Label), sql, c.Gets, c.Hits, c.CPUUs, c.Top, c.Idle, mdEscape(c.Capacity))
 		}
 	}
+	for _, sec := range []struct {
+		title string
+		lines []string
+	}{{"The fault", faultNotes(run)}, {"Writes checked", writeNotes(run)}} {
+		if len(sec.lines) > 0 {
+			fmt.Fprintf(&b, "\n**%s:**\n\n", sec.title)
+			for _, l := range sec.lines {
+				fmt.Fprintf(&b, "- %s\n", mdEscape(l))
+			}
+		}
+	}
 	b.WriteString("\n")
 	for _, c := range charts {
 		fmt.Fprintf(&b, "![%s](%s.png)\n\n", mdEscape(c.Title), c.Name)

@@ -466,3 +466,43 @@ func TestReportOfARunWithNothingMeasured(t *testing.T) {
 		}
 	}
 }
+
+// A run with a fault and a write check: the fault chart is drawn, and
+// both reports say what the fault did and what the check found.
+func TestFaultReport(t *testing.T) {
+	run := mustLoad(t)
+	x := &run.Results[len(run.Results)-1]
+	x.Fault = &driver.FaultReport{Kind: "memcached-down", AtS: 1, ForS: 1, BeforeRPS: 900, DipRPS: 300, Errors: 12,
+		WorstP99Ms: 88, RecoveredS: 0, Events: []driver.FaultEvent{{T: 1.1, What: "memcached stopped"}, {T: 2.2, What: "memcached started again"}}}
+	x.Writes = &driver.WriteCheck{Posted: 10, Acknowledged: 8, Refused: 2, Checked: 10, PagesRead: 7}
+	var fault *report.Chart
+	for _, c := range report.Charts(run) {
+		if c.Name == "fault" {
+			fault = &c
+		}
+	}
+	if fault == nil {
+		t.Fatal("no fault chart")
+	}
+	if _, err := fault.PNG(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := report.WriteRun(run, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"report.md", "report.html"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"memcached-down at 1 s for 1 s", "12 errors", "memcached stopped", "10 comments posted: 8 acknowledged, 2 refused", "fault.png"} {
+			if f == "report.html" && want == "fault.png" {
+				want = `alt="The fault: the dip and the recovery"`
+			}
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s does not say %q", f, want)
+			}
+		}
+	}
+}
