@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -261,13 +262,22 @@ type Sessions struct {
 	TTL time.Duration
 }
 
-// Create stores a new session for u under id.
+// sweepBatch bounds the expired sessions one login deletes: enough to
+// keep up with the logins that made them, few enough to cost nothing.
+const sweepBatch = 100
+
+// Create stores a new session for u under id, and deletes up to sweepBatch
+// expired sessions in the same statement, so that the table holds about
+// the live sessions however long the site runs.
 func (s *Sessions) Create(ctx context.Context, id string, u User) error {
 	ttl := s.TTL
 	if ttl == 0 {
 		ttl = 7 * 24 * time.Hour
 	}
-	_, err := s.DB.Exec(ctx, "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, now(), now() + $3::interval)",
+	_, err := s.DB.Exec(ctx, `WITH swept AS (
+			DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < now() ORDER BY expires_at LIMIT `+strconv.Itoa(sweepBatch)+`)
+		)
+		INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, now(), now() + $3::interval)`,
 		id, u.ID, fmt.Sprintf("%d seconds", int(ttl.Seconds())))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
