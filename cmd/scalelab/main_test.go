@@ -102,6 +102,20 @@ func seeded(t *testing.T, dir string, users int) infra.Services {
 	return svc
 }
 
+// onlyRun returns the one run folder under out and its record.
+func onlyRun(t *testing.T, out string) (string, *driver.Run) {
+	t.Helper()
+	runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("want one run folder under %s, found %v", out, runs)
+	}
+	rec, err := driver.ReadRun(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(runs[0]), rec
+}
+
 func waitNoProcesses(t *testing.T, dir string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -345,14 +359,7 @@ func TestLabQuick(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("lab --quick: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json"))
-	if len(runs) != 1 {
-		t.Fatalf("want one run folder, found %v", runs)
-	}
-	rec, err := driver.ReadRun(runs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	runDir, rec := onlyRun(t, out)
 	want := []string{"0/static", "0/dynamic", "0/query", "1/", "1f/", "2/", "3/", "4/", "4-noindex/"}
 	var got []string
 	for _, x := range rec.Results {
@@ -396,7 +403,7 @@ func TestLabQuick(t *testing.T) {
 		t.Errorf("record: complete %v, machine %+v, settings %+v", rec.Complete, rec.Machine, rec.Settings)
 	}
 	for _, f := range []string{"summary.csv", "bench.txt"} {
-		if st, err := os.Stat(filepath.Join(filepath.Dir(runs[0]), f)); err != nil || st.Size() == 0 {
+		if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty: %v", f, err)
 		}
 	}
@@ -436,13 +443,8 @@ func TestBenchRefusesAStalePage(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "verification failed") || !strings.Contains(r.stderr, "/p/1") {
 		t.Fatalf("bench of a stage with a stale page: exit %d, stderr %q", r.code, r.stderr)
 	}
-	runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json"))
-	if len(runs) != 1 {
-		t.Fatalf("run folders: %v", runs)
-	}
-	rec, err := driver.ReadRun(runs[0])
-	if err != nil || len(rec.Results) != 1 || rec.Results[0].Requests != 0 || rec.Complete {
-		t.Errorf("record of the refused stage: %+v, %v", rec, err)
+	if _, rec := onlyRun(t, out); len(rec.Results) != 1 || rec.Results[0].Requests != 0 || rec.Complete {
+		t.Errorf("record of the refused stage: %+v", rec)
 	}
 }
 
@@ -666,13 +668,9 @@ func TestBenchFaults(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("bench: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 			}
-			runs, _ := filepath.Glob(filepath.Join(o, "*", "run.json"))
-			if len(runs) != 1 {
-				t.Fatalf("run folders: %v", runs)
-			}
-			rec, err := driver.ReadRun(runs[0])
-			if err != nil || len(rec.Results) != 1 {
-				t.Fatalf("record: %+v, %v", rec, err)
+			runDir, rec := onlyRun(t, o)
+			if len(rec.Results) != 1 {
+				t.Fatalf("record: %+v", rec)
 			}
 			x := rec.Results[0]
 			f := x.Fault
@@ -710,7 +708,7 @@ func TestBenchFaults(t *testing.T) {
 			if tc.kind == "slow-db" && f.WorstP99Ms < 200 {
 				t.Errorf("with 200ms added to each query, the worst p99 was %.0f ms", f.WorstP99Ms)
 			}
-			if _, err := os.Stat(filepath.Join(filepath.Dir(runs[0]), "fault.png")); err != nil {
+			if _, err := os.Stat(filepath.Join(runDir, "fault.png")); err != nil {
 				t.Errorf("no fault chart: %v", err)
 			}
 			// The services are back where they were.
