@@ -52,10 +52,41 @@ func (p *Process) Alive() bool {
 		}
 	}
 	st, state, err := procStat(p.PID)
-	if err != nil || state == 'Z' || state == 'X' {
+	if err != nil || state == 'X' {
 		return false
 	}
-	return p.StartTime == 0 || st == p.StartTime
+	if p.StartTime != 0 && st != p.StartTime {
+		return false // the PID was reused
+	}
+	// A process whose main thread has exited shows as a zombie while its
+	// other threads still run, and those may still hold its listening
+	// sockets (memcached's worker threads do): it is gone only when its
+	// last thread is.
+	return state != 'Z' || threads(p.PID) > 1
+}
+
+// threads returns the number of threads of a process (its "Threads:" line
+// in /proc/PID/status), or 0 when it cannot be read.
+func threads(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// groupAlive reports whether any process is left in the process group
+// pgid (a server started by StartProcess leads its own group, with its
+// workers and backends in it).
+func groupAlive(pgid int) bool {
+	err := syscall.Kill(-pgid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // procStat returns the start time (field 22) and state (field 3) of a
@@ -119,45 +150,67 @@ func Adopt(name string, pid int) *Process {
 
 // Stop asks the process to end with sig, waits up to grace for it to exit,
 // then kills its whole process group (it leads its own session, so its
-// children are in the group). It is a no-op for a process no longer alive.
+// children are in the group). It returns when the process and, if it led
+// its own group, every process of that group are gone, so that the ports
+// and sockets they held are closed. It is a no-op for a process no longer
+// alive.
 func (p *Process) Stop(sig syscall.Signal, grace time.Duration) error {
 	if !p.Alive() {
 		return nil
 	}
+	group := 0
+	if pgid, err := syscall.Getpgid(p.PID); err == nil && pgid == p.PID {
+		group = pgid
+	}
 	if err := syscall.Kill(p.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("stop %s (pid %d): %w", p.Name, p.PID, err)
 	}
-	if p.wait(grace) {
-		// Children that outlive their parent (none should) go too.
-		syscall.Kill(-p.PID, syscall.SIGKILL)
-		return nil
+	if !p.wait(grace) {
+		if group != 0 {
+			syscall.Kill(-group, syscall.SIGKILL)
+		}
+		syscall.Kill(p.PID, syscall.SIGKILL)
+		if !p.wait(5 * time.Second) {
+			return fmt.Errorf("stop %s (pid %d): still running after SIGKILL", p.Name, p.PID)
+		}
 	}
-	syscall.Kill(-p.PID, syscall.SIGKILL)
-	syscall.Kill(p.PID, syscall.SIGKILL)
-	if !p.wait(5 * time.Second) {
-		return fmt.Errorf("stop %s (pid %d): still running after SIGKILL", p.Name, p.PID)
+	if group != 0 && groupAlive(group) {
+		// Children that outlive their parent (none should) go too, and
+		// are waited for: they may hold the server's sockets.
+		syscall.Kill(-group, syscall.SIGKILL)
+		if !poll(5*time.Second, func() bool { return !groupAlive(group) }) {
+			return fmt.Errorf("stop %s (pid %d): processes of its group still run after SIGKILL", p.Name, p.PID)
+		}
 	}
 	return nil
 }
 
-// wait polls until the process is gone or d has passed.
+// wait polls until the process is gone or d has passed, and reports
+// whether it is gone.
 func (p *Process) wait(d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if !p.Alive() {
-			return true
-		}
+	return poll(d, func() bool {
 		if p.exited != nil {
 			select {
 			case <-p.exited:
 				return true
-			case <-time.After(20 * time.Millisecond):
+			default:
 			}
-			continue
+		}
+		return !p.Alive()
+	})
+}
+
+// poll calls done every 20 ms until it returns true or d has passed, and
+// returns its last answer.
+func poll(d time.Duration, done func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if done() {
+			return true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return !p.Alive()
+	return done()
 }
 
 // waitReady calls ready until it succeeds, the process dies, ctx ends or
