@@ -9,8 +9,13 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +74,9 @@ func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckOut(opts.Out); err != nil {
+		return nil, err
+	}
 	stdout, stderr := orDiscard(opts.Stdout), orDiscard(opts.Stderr)
 	var bar *progressbar.ProgressBar
 	if opts.Progress {
@@ -92,14 +100,64 @@ func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
 			return rec, fmt.Errorf("bench: %w", err)
 		}
 	}
+	if rec.Results.Requests == 0 {
+		// Nothing to summarise: one line that says so.
+		var kinds []string
+		for _, k := range sortedKeys(rec.Results.Errors) {
+			kinds = append(kinds, fmt.Sprintf("%d %s", rec.Results.Errors[k], k))
+		}
+		why := "no request sent"
+		if len(kinds) > 0 {
+			why = "errors: " + strings.Join(kinds, ", ")
+		}
+		return rec, fmt.Errorf("%w at %s (%s): is the server up?",
+			loadgen.ErrUnreachable, strings.Join(opts.Targets, " "), why)
+	}
 	if err := record.WriteSummary(stdout, rec); err != nil {
 		return rec, fmt.Errorf("bench: summary: %w", err)
 	}
-	if rec.Results.Requests == 0 {
-		return rec, fmt.Errorf("bench: no request got a response (%d errors): is the server at %s up?",
-			rec.Results.ErrorsTotal, strings.Join(opts.Targets, " "))
-	}
 	return rec, nil
+}
+
+// sortedKeys returns a map's keys in order, for stable messages.
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k, n := range m {
+		if n > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// CheckOut checks, before a run, that its record can be written to path:
+// its folder exists and takes a new file, and path is not a folder. A
+// measurement is never run only to be lost at the end.
+func CheckOut(path string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return loadgen.Usagef("--out %s is a folder: give a file name, e.g. %s", path, filepath.Join(path, "record.json"))
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".scalelab-probe-*")
+	if err != nil {
+		return loadgen.Usagef("--out %s cannot be written (%v): choose a file in a folder you can write", path, unwrapPath(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// unwrapPath drops the operation and path of an *os.PathError, which
+// the message already names.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // loadgenOptions validates opts and translates them for the generator.
@@ -131,8 +189,8 @@ func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
 	switch {
 	case opts.Connections < 0:
 		return lo, loadgen.Usagef("--connections must be at least 1")
-	case opts.Rate < 0:
-		return lo, loadgen.Usagef("--rate must not be negative")
+	case opts.Rate < 0 || math.IsNaN(opts.Rate) || math.IsInf(opts.Rate, 0):
+		return lo, loadgen.Usagef("--rate must be a finite number of requests per second (0 for a closed loop), got %g", opts.Rate)
 	case opts.Duration < 0:
 		return lo, loadgen.Usagef("--duration must not be negative")
 	case opts.Requests < 0:

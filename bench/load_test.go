@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +28,10 @@ func TestLoadUsageErrors(t *testing.T) {
 		"negative rate":    {Targets: []string{"http://127.0.0.1:1/"}, Rate: -5},
 		"negative conns":   {Targets: []string{"http://127.0.0.1:1/"}, Connections: -1},
 		"unknown workload": {Targets: []string{"http://127.0.0.1:1/"}, Workload: "videos"},
+		"NaN rate":         {Targets: []string{"http://127.0.0.1:1/"}, Rate: math.NaN()},
+		"infinite rate":    {Targets: []string{"http://127.0.0.1:1/"}, Rate: math.Inf(1)},
+		"out in no folder": {Targets: []string{"http://127.0.0.1:1/"}, Out: "/proc/nope/rec.json"},
+		"out a folder":     {Targets: []string{"http://127.0.0.1:1/"}, Out: os.TempDir()},
 	} {
 		_, err := bench.Load(context.Background(), opts)
 		if !errors.Is(err, bench.ErrUsage) {

@@ -311,6 +311,7 @@ func (w *connWorker) loop() {
 				}
 				rec.fail(now.Sub(run.start), errConnect)
 				vis.failed()
+				run.unreachable(now.Sub(run.start), err)
 				// Do not spin on a server that refuses connections.
 				select {
 				case <-time.After(10 * time.Millisecond):
@@ -320,6 +321,7 @@ func (w *connWorker) loop() {
 			}
 			c.nc = nc
 			w.slot.set(nc)
+			run.reached(time.Since(run.start))
 		}
 		c.nc.SetDeadline(deadline)
 		p.reset()
@@ -338,6 +340,7 @@ func (w *connWorker) loop() {
 			continue
 		}
 		rec.ok(now.Sub(run.start), now.Sub(due), p.status, page)
+		run.reached(now.Sub(run.start))
 		if p.close || opts.NoKeepAlive {
 			c.close()
 			w.slot.set(nil)

@@ -152,7 +152,9 @@ func runEpoll(run *runState, targets []*target) error {
 		}
 	}
 	for _, c := range e.conns {
-		e.connect(c, e.now())
+		if !e.spent {
+			e.connect(c, e.now())
+		}
 	}
 
 	events := make([]syscall.EpollEvent, 256)
@@ -269,11 +271,11 @@ func (e *epollEngine) maintain(now time.Duration) bool {
 		switch c.state {
 		case ecBusy, ecConnecting:
 			if now-c.sent > timeout {
-				kind := errTimeout
 				if c.state == ecConnecting {
-					kind = errConnect
+					e.connectFailed(c, now, syscall.ETIMEDOUT)
+				} else {
+					e.fail(c, now, errTimeout)
 				}
-				e.fail(c, now, kind)
 			}
 		case ecDown:
 			if now >= c.downUntil && !e.spent {
@@ -365,7 +367,7 @@ func (e *epollEngine) connect(c *econn, now time.Duration) {
 	sa, family := sockaddr(c.t.addr)
 	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		e.connectFailed(c, now)
+		e.connectFailed(c, now, err)
 		return
 	}
 	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
@@ -374,34 +376,41 @@ func (e *epollEngine) connect(c *econn, now time.Duration) {
 	switch err {
 	case nil:
 		if e.register(c, syscall.EPOLLIN, syscall.EPOLL_CTL_ADD) {
+			e.run.reached(now)
 			e.ready(c, now)
 		}
 	case syscall.EINPROGRESS:
 		c.state = ecConnecting
 		e.register(c, syscall.EPOLLOUT, syscall.EPOLL_CTL_ADD)
 	default:
-		e.connectFailed(c, now)
+		e.connectFailed(c, now, err)
 	}
 }
 
 func (e *epollEngine) register(c *econn, events uint32, op int) bool {
 	ev := syscall.EpollEvent{Events: events | unix.EPOLLET, Fd: int32(c.id)}
 	if err := syscall.EpollCtl(e.epfd, op, c.fd, &ev); err != nil {
-		e.connectFailed(c, e.now())
+		e.connectFailed(c, e.now(), err)
 		return false
 	}
 	return true
 }
 
 // connectFailed counts a failed connect and retries it a little later, so a
-// server that refuses connections is not hammered in a tight loop.
-func (e *epollEngine) connectFailed(c *econn, now time.Duration) {
+// server that refuses connections is not hammered in a tight loop. A failed
+// connect is an attempt of the Requests budget, so that a run with a
+// request count ends even when no connection can be made.
+func (e *epollEngine) connectFailed(c *econn, now time.Duration, err error) {
 	e.closeConn(c)
 	e.rec.fail(now, errConnect)
 	if c.vis != nil {
 		c.vis.failed()
 	}
 	c.downUntil = now + 10*time.Millisecond
+	if !e.spent && !e.run.take() {
+		e.spent = true
+	}
+	e.run.unreachable(now, err) // cancels the run after GiveUpAfter without a connection
 }
 
 func (e *epollEngine) closeConn(c *econn) {
@@ -496,11 +505,16 @@ func (e *epollEngine) handle(c *econn, events uint32) {
 	switch c.state {
 	case ecConnecting:
 		now := e.now()
-		if soErr, err := syscall.GetsockoptInt(c.fd, syscall.SOL_SOCKET, syscall.SO_ERROR); err != nil || soErr != 0 {
-			e.connectFailed(c, now)
+		soErr, err := syscall.GetsockoptInt(c.fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
+		if err == nil && soErr != 0 {
+			err = syscall.Errno(soErr)
+		}
+		if err != nil {
+			e.connectFailed(c, now, err)
 			return
 		}
 		if e.register(c, syscall.EPOLLIN, syscall.EPOLL_CTL_MOD) {
+			e.run.reached(now)
 			e.ready(c, now)
 		}
 	case ecBusy:
@@ -580,6 +594,7 @@ func (e *epollEngine) readResponse(c *econn) {
 func (e *epollEngine) complete(c *econn) {
 	now := e.now() // the one clock read per response: this one's end, the next one's start
 	e.rec.ok(now, now-c.start, c.p.status, c.page)
+	e.run.reached(now)
 	e.rec.bytesIn += int64(c.read)
 	if c.vis != nil {
 		c.vis.answered(&c.p)

@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -65,6 +66,10 @@ type Options struct {
 	// Workload: page views and form posts per second; a page's images follow
 	// it at once, as a browser's do).
 	Rate float64
+	// GiveUpAfter ends the run with ErrUnreachable when, for this long,
+	// no connection could be made and no response came while connects
+	// failed: nothing answers there. Zero means 5 s.
+	GiveUpAfter time.Duration
 	// LateAfter is how far past its due time an open-loop request may be
 	// sent and still count as on time. Zero means 1 ms.
 	LateAfter time.Duration
@@ -151,6 +156,10 @@ type Response struct {
 // run's: errors.Is(err, ErrUsage) holds for them.
 var ErrUsage = errors.New("bad load options")
 
+// ErrUnreachable marks a run that gave up because no connection to its
+// targets could be made for Options.GiveUpAfter.
+var ErrUnreachable = errors.New("nothing answered")
+
 // usageError is an error in Options. Its text is the message alone, so
 // that the CLI can print it as it is; it matches ErrUsage.
 type usageError struct{ msg string }
@@ -169,6 +178,7 @@ const (
 	DefaultDuration    = 10 * time.Second
 	DefaultTimeout     = 20 * time.Second
 	DefaultLateAfter   = time.Millisecond
+	DefaultGiveUpAfter = 5 * time.Second
 )
 
 // ParseTarget parses a target URL: http only, with a host. A missing
@@ -217,8 +227,8 @@ func (o *Options) check() error {
 		return Usagef("no target URL")
 	case o.Connections < 0:
 		return Usagef("connections must be at least 1")
-	case o.Rate < 0:
-		return Usagef("rate must not be negative")
+	case o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0):
+		return Usagef("rate must be a finite number of requests per second, not %g", o.Rate)
 	case o.Duration < 0 || o.Requests < 0 || o.Timeout < 0:
 		return Usagef("duration, requests and timeout must not be negative")
 	}
@@ -231,11 +241,18 @@ func (o *Options) check() error {
 	if o.Connections == 0 {
 		o.Connections = DefaultConnections
 	}
+	if o.Requests > 0 && int64(o.Connections) > o.Requests {
+		// More connections than requests would only open idle ones.
+		o.Connections = int(o.Requests)
+	}
 	if o.Duration == 0 && o.Requests == 0 {
 		o.Duration = DefaultDuration
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.GiveUpAfter <= 0 {
+		o.GiveUpAfter = DefaultGiveUpAfter
 	}
 	if o.LateAfter == 0 {
 		o.LateAfter = DefaultLateAfter
@@ -389,8 +406,17 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 	}
 	elapsed := time.Since(run.start)
 	stopProgress()
+	run.cancel()
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	if run.gaveUp.Load() {
+		hosts := make([]string, len(opts.Targets))
+		for i, u := range opts.Targets {
+			hosts[i] = u.Host
+		}
+		return nil, fmt.Errorf("%w at %s: no connection could be made for %s (%v): is the server up?",
+			ErrUnreachable, strings.Join(hosts, ", "), opts.GiveUpAfter, run.gaveUpWhy)
 	}
 
 	cpu1, err := procstat.Self()

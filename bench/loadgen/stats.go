@@ -45,13 +45,25 @@ func classify(err error) errKind {
 
 // runState is what the workers of one run share.
 type runState struct {
-	ctx   context.Context
-	opts  *Options
-	start time.Time
+	// ctx ends the run: the caller's context, also cancelled when the
+	// run gives up on an unreachable server.
+	ctx    context.Context
+	cancel context.CancelFunc
+	opts   *Options
+	start  time.Time
 	// end is when a run with a Duration stops; zero without one.
 	end time.Time
 
-	issued atomic.Int64  // requests started, against Options.Requests
+	issued atomic.Int64 // requests started, against Options.Requests
+	// lastReached is when (since start) a connection was last made or a
+	// response last came; a run that reaches nothing for GiveUpAfter
+	// gives up.
+	lastReached atomic.Int64
+	// gaveUp is set, with why, when the run gave up.
+	gaveUp     atomic.Bool
+	gaveUpWhy  error
+	gaveUpOnce sync.Once
+
 	visits atomic.Uint64 // workload visits started
 
 	// live totals, for the progress line only.
@@ -71,11 +83,30 @@ type runState struct {
 }
 
 func newRunState(ctx context.Context, opts *Options) *runState {
-	r := &runState{ctx: ctx, opts: opts, start: time.Now(), hist: record.NewHist()}
+	r := &runState{opts: opts, start: time.Now(), hist: record.NewHist()}
+	r.ctx, r.cancel = context.WithCancel(ctx)
 	if opts.Duration > 0 {
 		r.end = r.start.Add(opts.Duration)
 	}
 	return r
+}
+
+// reached notes that at t (since the start) a connection was made or a
+// response came.
+func (r *runState) reached(t time.Duration) { r.lastReached.Store(int64(t)) }
+
+// unreachable is told of a connect that failed at t with err. When no
+// connection was made and no response came for Options.GiveUpAfter, it
+// ends the run: a server that is not there must not be tried forever.
+func (r *runState) unreachable(t time.Duration, err error) {
+	if t-time.Duration(r.lastReached.Load()) < r.opts.GiveUpAfter {
+		return
+	}
+	r.gaveUpOnce.Do(func() {
+		r.gaveUpWhy = err
+		r.gaveUp.Store(true)
+		r.cancel()
+	})
 }
 
 // take claims one request of the Options.Requests budget; false when spent.
