@@ -13,8 +13,11 @@ LABFLAGS ?=
 
 all: build
 
+# scalelab --version names the commit it was built from.
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo -dirty)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/scalelab
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/scalelab
 	$(GO) build -o bin/scalelab-cgi ./stages/cgi/program
 
 deps:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,10 +62,10 @@ func (o *benchOptions) validate() error {
 	switch {
 	case o.Users < 1 || o.Users > data.MaxUsers:
 		return usagef("--users must be between 1 and %d, got %d", data.MaxUsers, o.Users)
+	case math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) || o.Rate < 0:
+		return usagef("--rate must be a finite number of requests per second (0 for a closed loop), got %g", o.Rate)
 	case o.Connections < 1 && o.Rate == 0:
 		return usagef("--connections must be 1 or more, got %d", o.Connections)
-	case o.Rate < 0:
-		return usagef("--rate must be positive, got %g", o.Rate)
 	case o.Duration <= 0:
 		return usagef("--duration must be positive, got %s", o.Duration)
 	case o.Warmup < 0:
@@ -85,15 +86,21 @@ func (o *benchOptions) validate() error {
 	if o.Rate > 0 {
 		o.Connections = 0
 	}
+	// Every flag is checked, used or not, so that a typo is found before
+	// a server starts or a dataset is seeded.
+	slo, err := bench.ParseSLO(o.SLO)
+	if err != nil {
+		return usagef("--slo: %v", usageText(err))
+	}
+	if o.CapacityStep <= 0 {
+		return usagef("--capacity-step must be positive, got %s", o.CapacityStep)
+	}
 	if o.FindCapacity {
-		slo, err := bench.ParseSLO(o.SLO)
-		if err != nil {
-			return &usageError{err}
-		}
-		if o.CapacityStep <= 0 {
-			return usagef("--capacity-step must be positive, got %s", o.CapacityStep)
-		}
 		o.slo = &slo
+	}
+	// An unwritable results folder is found before anything starts.
+	if err := writableFolder(o.Out); err != nil {
+		return &usageError{err}
 	}
 	return nil
 }
@@ -108,7 +115,7 @@ serves the same pages as stage 2 (anonymous and logged in), prime and warm it
 up, measure it with the photo-site workload, write the run's record under
 --out, and stop everything, also on failure and Ctrl-C.
 
-STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
+STAGE is ` + stageChoices + `;
 --no-index runs it without the secondary indexes (restored afterwards).`,
 		Example: `  scalelab bench 2
   scalelab bench cached --connections 64 --duration 20s --repeat 3
@@ -118,26 +125,29 @@ STAGE is 0-4 or a name (baseline, cgi, appserver, balanced, cached);
   scalelab bench 4 --fault memcached-down --at 10s --fault-for 5s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usagef("bench takes one stage: 0, 1, 1f, 2, 3, 4 or baseline, cgi, fastcgi, appserver, balanced, cached")
+				return usagef("bench takes one stage: %s", stageChoices)
 			}
-			if _, ok := driver.FindStage(args[0]); !ok {
-				return usagef("unknown stage %q: use 0, 1, 1f, 2, 3, 4 or baseline, cgi, fastcgi, appserver, balanced, cached", args[0])
+			st, ok := driver.FindStage(args[0])
+			if !ok {
+				return usagef("unknown stage %q: use %s", args[0], stageChoices)
+			}
+			// Flags are checked here, before the state folder is claimed
+			// (cobra checks arguments before any pre-run hook).
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if o.Fault.Kind != "" {
+				if err := o.Fault.Check(st.ID); err != nil {
+					return usagef("%v", usageText(err))
+				}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.validate(); err != nil {
-				return err
-			}
 			st, _ := driver.FindStage(args[0])
-			if o.Fault.Kind != "" {
-				if err := o.Fault.Check(st.ID); err != nil {
-					return &usageError{err}
-				}
-				if !cmd.Flags().Changed("duration") {
-					// Time before the fault, the fault, and time to recover.
-					o.Duration = o.Fault.At + o.Fault.For + 20*time.Second
-				}
+			if o.Fault.Kind != "" && !cmd.Flags().Changed("duration") {
+				// Time before the fault, the fault, and time to recover.
+				o.Duration = o.Fault.At + o.Fault.For + 20*time.Second
 			}
 			if o.NoIndex {
 				if st.ID != "4" {
@@ -170,7 +180,8 @@ func newLabCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "The whole talk: every stage measured the same way, into one run folder",
-		Long: `Run the talk on this machine: stage 0's baselines, stages 1-4 and stage 4
+		Long: `Run the talk on this machine: stage 0's baselines (baseline), stages 1
+(cgi), 1f (fastcgi), 2 (appserver), 3 (balanced), 4 (cached) and stage 4
 without its index, each started, verified, loaded the same way and stopped,
 into one run folder with run.json, summary.csv and bench.txt (for benchstat).
 It prints a table as it goes: req/s, the speed-up over stage 1 beside the
@@ -181,8 +192,10 @@ minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 		Example: `  scalelab lab --quick
   scalelab lab
   scalelab lab --tool ab,wrk --out /tmp/runs`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := noArgs(cmd, args); err != nil {
+				return err
+			}
 			if quick {
 				if !cmd.Flags().Changed("users") {
 					o.Users = 2000
@@ -197,9 +210,10 @@ minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 					o.Repeat = 1
 				}
 			}
-			if err := o.validate(); err != nil {
-				return err
-			}
+			// Flags are checked before the state folder is claimed.
+			return o.validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDriver(cmd.Context(), g, o, driver.Stages, cmd.OutOrStdout())
 		},
 	}
@@ -215,10 +229,6 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the scalelab binary: %w", err)
-	}
-	// An unwritable results folder is found before anything starts.
-	if err := writableFolder(o.Out); err != nil {
-		return err
 	}
 	lab := newLab(g)
 	svc, started, err := lab.Up(ctx)

@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/scalelab/scalelab/bench"
 )
 
 func main() {
@@ -50,4 +52,10 @@ func (e *usageError) Unwrap() error { return e.err }
 // usagef returns a usageError with a formatted message.
 func usagef(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// usageText is the message of an error that wraps bench.ErrUsage, without
+// that error's own generic words ("bad load options: ").
+func usageText(err error) string {
+	return strings.TrimPrefix(err.Error(), bench.ErrUsage.Error()+": ")
 }

@@ -741,7 +741,7 @@ func TestResultsFolderFullOrUnwritable(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, nil, 0o644)
 	r := run(t, nil, "bench", "2", "--users", "300", "--state", dir, "--out", filepath.Join(file, "runs"))
-	if r.code != 1 || !strings.Contains(r.stderr, "cannot be written") || !strings.Contains(r.stderr, "--out") {
+	if r.code != 2 || !strings.Contains(r.stderr, "cannot be written") || !strings.Contains(r.stderr, "--out") {
 		t.Errorf("bench into a folder under a file: exit %d, %q", r.code, r.stderr)
 	}
 	if len(infratest.LabProcesses(dir)) > 0 {

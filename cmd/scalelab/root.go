@@ -29,7 +29,10 @@ each measured on this machine.`,
   scalelab down`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
+	root.SetHelpCommand(newHelpCmd())
 	root.PersistentFlags().StringVar(&g.State, "state", ".lab", "the lab's state `folder` (data, logs, pid files)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		return claimLab(g, cmd, args)

@@ -53,6 +53,10 @@ type serveOptions struct {
 	QueryTimeout time.Duration
 }
 
+// stageChoices names every stage as a user may type it, for help texts and
+// errors: every one of them lists all six.
+const stageChoices = "0 (baseline), 1 (cgi), 1f (fastcgi), 2 (appserver), 3 (balanced) or 4 (cached)"
+
 // stageNames maps the names a user may type to a stage number.
 var stageNames = map[string]string{
 	"0": "0", "baseline": "0",
@@ -101,11 +105,11 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
   scalelab serve 2 --procs 0`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usagef("serve takes one stage: 0 (baseline), 1 (cgi), 1f (fastcgi), 2 (appserver), 3 (balanced) or 4 (cached)")
+				return usagef("serve takes one stage: %s", stageChoices)
 			}
 			n, ok := stageNames[strings.ToLower(args[0])]
 			if !ok {
-				return usagef("unknown stage %q: use 0 (baseline), 1 (cgi), 1f (fastcgi), 2 (appserver), 3 (balanced) or 4 (cached)", args[0])
+				return usagef("unknown stage %q: use %s", args[0], stageChoices)
 			}
 			o.Stage = n
 			return nil
