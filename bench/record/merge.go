@@ -2,9 +2,11 @@ package record
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Merge combines records of runs that loaded the same server at the same
@@ -98,5 +100,44 @@ func Merge(recs ...*Record) (*Record, error) {
 	}
 	sort.Slice(res.CPU.Watched, func(i, j int) bool { return res.CPU.Watched[i].PID < res.CPU.Watched[j].PID })
 	res.Summarize()
+	for _, r := range recs {
+		out.Notes = append(out.Notes, r.Notes...)
+	}
+	if w := overlapWarning(recs); w != "" {
+		out.Notes = append(out.Notes, w)
+	}
 	return out, nil
+}
+
+// overlapWarning says when the runs of recs were not under way at the same
+// time: their requests then add up to a rate no server ever saw. Runs
+// overlap enough when the time all of them were running covers at least
+// half of the shortest run.
+func overlapWarning(recs []*Record) string {
+	if len(recs) < 2 {
+		return ""
+	}
+	var from, to time.Time
+	shortest := math.Inf(1)
+	for i, r := range recs {
+		if r.Started.IsZero() || r.Results.Seconds <= 0 {
+			return "" // a record without its times: nothing to check
+		}
+		end := r.Started.Add(time.Duration(r.Results.Seconds * float64(time.Second)))
+		if i == 0 || r.Started.After(from) {
+			from = r.Started
+		}
+		if i == 0 || end.Before(to) {
+			to = end
+		}
+		shortest = math.Min(shortest, r.Results.Seconds)
+	}
+	common := to.Sub(from).Seconds()
+	if common >= shortest/2 {
+		return ""
+	}
+	if common <= 0 {
+		return fmt.Sprintf("the %d records were not taken at the same time (no moment when all ran): their requests add up to a rate the server never saw at once", len(recs))
+	}
+	return fmt.Sprintf("the %d records ran together for only %.1f s of the shortest one's %.1f s: the merged rate overstates what the server saw at once", len(recs), common, shortest)
 }

@@ -100,6 +100,10 @@ type Record struct {
 	Settings Settings  `json:"settings"`
 	Env      Env       `json:"env"`
 	Results  Results   `json:"results"`
+	// Notes are warnings found when the record was made from others,
+	// such as a merge of runs that did not overlap in time; Warnings
+	// includes them.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Settings are the options the run was made with.

@@ -16,7 +16,7 @@ const SaturatedShare = 0.9
 // its figures, one sentence each: chiefly a client that ran out of CPU, in
 // which case the req/s measure the tool, not the server.
 func (r *Record) Warnings() []string {
-	var out []string
+	out := append([]string(nil), r.Notes...)
 	if r.Results.Interrupted {
 		out = append(out, fmt.Sprintf("the run was interrupted after %.1f s", r.Results.Seconds))
 	}

@@ -43,7 +43,7 @@ func Charts(run *driver.Run) []Chart {
 		out = append(out, Chart{"magnitudes", "Orders of magnitude: the baselines beside the stages", magnitudesFigure(run)})
 	}
 	if len(latencySeries(run)) > 0 {
-		out = append(out, Chart{"latency", "Latency distribution per stage", latencyFigure(run)})
+		out = append(out, Chart{"latency", "Latency distribution per stage", latencyFigure(run, latencySeries(run))})
 	}
 	if len(whereSeries(run)) > 0 {
 		out = append(out, Chart{"where", "Where the CPU went, per stage", whereFigure(run)})
@@ -88,6 +88,8 @@ func tickName(x *driver.Result) string {
 // app server", "stage 4 without index".
 func longName(x *driver.Result) string {
 	switch {
+	case x.Stage == "":
+		return x.Name // a load of scalelab load, not a stage
 	case x.Stage == "0":
 		return label(x)
 	case x.Stage == "4-noindex":
@@ -249,11 +251,11 @@ var dashes = map[string][]vg.Length{"static": {2, 3}, "dynamic": {8, 4}, "query"
 // latencyFigure draws, for each stage, the latency at every percentile
 // from p0 to p99.99 (or as far as the requests counted reach) from the
 // stage's merged histograms.
-func latencyFigure(run *driver.Run) figure {
+func latencyFigure(run *driver.Run, series []*driver.Result) figure {
 	p := newPlot("Latency by percentile, per stage", "percentile (log scale of 1/(1 − p))", "latency (ms, log scale)")
 	addGrid(p)
 	lo, hi := math.Inf(1), 0.0
-	for _, x := range latencySeries(run) {
+	for _, x := range series {
 		h := mergedHist(x)
 		// With n requests, percentiles beyond 1 − 1/n are all the maximum.
 		end := math.Min(1e4, float64(h.TotalCount()))

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 
-	"github.com/scalelab/scalelab/bench/driver"
 	"github.com/scalelab/scalelab/bench/record"
 )
 
@@ -18,8 +17,13 @@ func MergeFiles(paths ...string) (*record.Record, error) {
 	}
 	var recs []*record.Record
 	for _, p := range paths {
-		if _, err := driver.ReadRun(p); err == nil {
+		switch kind, err := Identify(p); {
+		case err != nil:
+			return nil, fmt.Errorf("merge: %w", err)
+		case kind == RunRecord:
 			return nil, fmt.Errorf("merge: %s is a run's record (run.json), not a load-generator record (written by scalelab load --out)", p)
+		case kind == Unknown:
+			return nil, fmt.Errorf("merge: %w", unknownRecord(p))
 		}
 		r, err := record.ReadFile(p)
 		if err != nil {

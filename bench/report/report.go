@@ -33,13 +33,30 @@ func Load(path string) (*driver.Run, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no such file (give a run folder written by scalelab lab or bench)", path)
 	}
+	kind, err := Identify(path)
+	switch {
+	case err != nil:
+		return nil, err
+	case kind == LoadRecord:
+		return nil, fmt.Errorf("%s is a load record (scalelab load --out), not a run's: scalelab plot draws it, scalelab merge combines it with others", path)
+	case kind == Unknown:
+		return nil, unknownRecord(path)
+	}
 	// driver.ReadRun's errors name the file (os errors carry the path).
 	return driver.ReadRun(path)
 }
 
 // Write draws the run recorded in dir into dir: each chart as NAME.png
 // and NAME.svg, report.html and report.md. It returns the paths written.
+//
+// Given the file of a load record (scalelab load --out) instead, it draws
+// that record's charts beside it (see WriteLoad).
 func Write(dir string) ([]string, error) {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		if kind, err := Identify(dir); err == nil && kind == LoadRecord {
+			return WriteLoad(dir)
+		}
+	}
 	run, err := Load(dir)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 
 func newPlotCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "plot RUN_DIR",
+		Use:   "plot RUN_DIR|LOAD_RECORD",
 		Short: "Draw a run's charts and write its report (report.html, report.md)",
 		Long: `Draw the charts of a run recorded by scalelab lab or bench from its run.json
 alone, into the run's folder: throughput by stage with the speed-up over
@@ -23,12 +23,16 @@ stage 1 beside the talk's, orders of magnitude, latency percentiles, the
 timeline and, after bench --sweep, throughput against concurrency, each as
 PNG (1600x900) and SVG; report.html (one self-contained file) tells
 the talk's story with this run's numbers, report.md has the same tables.
-Drawing a run again gives the same files.`,
+Drawing a run again gives the same files.
+
+Given a record of scalelab load --out instead, plot draws its latency by
+percentile and its timeline beside it: NAME-latency.png and
+NAME-timeline.png (and .svg).`,
 		Example: `  scalelab plot results/20261128T161101Z-vm
   xdg-open results/20261128T161101Z-vm/report.html`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usagef("plot takes one run folder (written by scalelab lab or bench)")
+				return usagef("plot takes one run folder (written by scalelab lab or bench) or one record of scalelab load --out")
 			}
 			return nil
 		},
@@ -36,6 +40,14 @@ Drawing a run again gives the same files.`,
 			files, err := report.Write(args[0])
 			if err != nil {
 				return err
+			}
+			if kind, _ := report.Identify(args[0]); kind == report.LoadRecord {
+				for _, f := range files {
+					if filepath.Ext(f) == ".png" {
+						fmt.Fprintf(cmd.OutOrStdout(), "chart: %s (and .svg)\n", f)
+					}
+				}
+				return nil
 			}
 			printReport(cmd.OutOrStdout(), files)
 			return nil
@@ -138,6 +150,11 @@ second by second. The merged record goes to --out, or to standard output.`,
 			m, err := report.MergeFiles(args...)
 			if err != nil {
 				return err
+			}
+			// Warnings go to standard error, where a redirected merge
+			// still shows them; the record keeps them too.
+			for _, w := range m.Notes {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
 			if o.Out == "" {
 				return writeRecordJSON(cmd.OutOrStdout(), m)
