@@ -1,6 +1,12 @@
 // Package infra runs the lab's private servers: PostgreSQL, memcached and
-// nginx, started from the binaries installed on the machine, on free loopback
-// ports, with their data, logs and pid files under the lab's state folder.
+// nginx, started from the binaries installed on the machine, with their
+// data, logs and pid files under the lab's state folder.
+//
+// Private means the user who started the lab's alone (see private.go):
+// PostgreSQL on a free loopback port asks for a password kept in the state
+// folder, memcached listens only on a Unix socket in it, and the folder is
+// closed to every other user. Only the stages' HTTP ports are open to
+// anyone on the machine: they are there to be browsed.
 //
 // Every server is a child process with its own log file. Its PID and start
 // time are recorded in a JSON file under <state>/run, so a later command (a

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -53,7 +52,8 @@ func TestUpIsIdempotentAndDownStopsAll(t *testing.T) {
 	if len(started) != 2 {
 		t.Fatalf("first up started %d processes, want 2", len(started))
 	}
-	if !strings.HasPrefix(svc.DatabaseURL, "postgres://postgres@127.0.0.1:") || !strings.HasPrefix(svc.MemcachedServers, "127.0.0.1:") {
+	if !strings.HasPrefix(svc.DatabaseURL, "postgres://postgres@127.0.0.1:") || !strings.Contains(svc.DatabaseURL, "passfile=") ||
+		svc.MemcachedServers != filepath.Join(dir, "memcached", "memcached.sock") {
 		t.Errorf("services = %+v", svc)
 	}
 	svc2, started2, err := lab.Up(ctx)
@@ -262,19 +262,19 @@ func TestStopAndStartServiceKeepsTheAddress(t *testing.T) {
 	infratest.NeedBinary(t, err)
 	t.Cleanup(func() { lab.Down(ctx) })
 	for _, name := range []string{"memcached", "postgres"} {
-		port, err := lab.StopService(ctx, name)
+		addr, err := lab.StopService(ctx, name)
 		if err != nil {
 			t.Fatalf("stop %s: %v", name, err)
 		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		// StopService returns once the address refuses connections.
+		if c, err := infra.DialMemcached(addr, time.Second); err == nil {
 			c.Close()
 			t.Fatalf("%s still answers on %s after StopService", name, addr)
 		}
 		if _, err := lab.StopService(ctx, name); err == nil {
 			t.Errorf("stopping a stopped %s succeeded", name)
 		}
-		p, err := lab.StartService(ctx, name, port)
+		p, err := lab.StartService(ctx, name, addr)
 		if err != nil {
 			t.Fatalf("start %s again: %v", name, err)
 		}

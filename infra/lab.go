@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -44,9 +45,23 @@ type Status struct {
 	PID     int
 	Log     string
 	Problem string // why a recorded process is no longer running
+	// Access says who can connect: the lab's services are private, an
+	// external memcached on TCP is not.
+	Access string
 }
 
 func (l *Lab) runDir() string { return filepath.Join(l.State, "run") }
+
+// PassFile is where the lab keeps its PostgreSQL superuser's password
+// (mode 0600), in the format of a libpq password file; the lab's
+// DATABASE_URL names it (passfile=...).
+func (l *Lab) PassFile() string {
+	abs, err := filepath.Abs(filepath.Join(l.State, "pgpass"))
+	if err != nil {
+		return filepath.Join(l.State, "pgpass")
+	}
+	return abs
+}
 
 func (l *Lab) procFile(name string) string { return filepath.Join(l.runDir(), name+".json") }
 
@@ -54,10 +69,13 @@ func (l *Lab) procFile(name string) string { return filepath.Join(l.runDir(), na
 // set of running services, so that two commands never start two servers
 // on one data folder. It waits for the other command to finish.
 func (l *Lab) lock(ctx context.Context) (unlock func(), err error) {
-	if err := os.MkdirAll(l.runDir(), 0o755); err != nil {
+	if err := PrepareState(l.State); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(l.runDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("state folder %s: %w", l.State, err)
 	}
-	f, err := os.OpenFile(filepath.Join(l.State, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(filepath.Join(l.State, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("state folder %s: %w", l.State, err)
 	}
@@ -101,19 +119,19 @@ func (l *Lab) Up(ctx context.Context) (Services, []*Process, error) {
 	if l.DatabaseURL != "" {
 		s.DatabaseURL = l.DatabaseURL
 	} else {
-		p, fresh, err := l.ensure(ctx, "postgres", func() (*Process, error) { return l.start(ctx, "postgres", 0) })
+		p, fresh, err := l.ensure(ctx, "postgres", func() (*Process, error) { return l.start(ctx, "postgres", "") })
 		if err != nil {
 			return fail(err)
 		}
 		if fresh {
 			started = append(started, p)
 		}
-		s.DatabaseURL = PostgresURL(p.Addr, Database)
+		s.DatabaseURL = PostgresURL(p.Addr, Database, l.PassFile())
 	}
 	if l.MemcachedServers != "" {
 		s.MemcachedServers = l.MemcachedServers
 	} else {
-		p, fresh, err := l.ensure(ctx, "memcached", func() (*Process, error) { return l.start(ctx, "memcached", 0) })
+		p, fresh, err := l.ensure(ctx, "memcached", func() (*Process, error) { return l.start(ctx, "memcached", "") })
 		if err != nil {
 			return fail(err)
 		}
@@ -128,53 +146,70 @@ func (l *Lab) Up(ctx context.Context) (Services, []*Process, error) {
 	return s, started, nil
 }
 
-// start starts the service name ("postgres" or "memcached") on port (zero:
-// a free one).
-func (l *Lab) start(ctx context.Context, name string, port int) (*Process, error) {
+// start starts the service name ("postgres" or "memcached"), on addr if
+// it is set (where StopService found it), else where a fresh one goes: a
+// free port for PostgreSQL; memcached's socket has one path.
+func (l *Lab) start(ctx context.Context, name, addr string) (*Process, error) {
 	switch name {
 	case "postgres":
-		pg := &Postgres{Dir: filepath.Join(l.State, "postgres"), BinDir: l.PostgresBinDir, Port: port}
+		port := 0
+		if addr != "" {
+			_, ps, err := net.SplitHostPort(addr)
+			if err == nil {
+				port, err = strconv.Atoi(ps)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("postgres's address %q: %w", addr, err)
+			}
+		}
+		pg := &Postgres{Dir: filepath.Join(l.State, "postgres"), BinDir: l.PostgresBinDir, Port: port, PassFile: l.PassFile()}
 		return pg.Start(ctx)
 	case "memcached":
-		m := &Memcached{Dir: filepath.Join(l.State, "memcached"), Binary: l.MemcachedBinary, Port: port}
+		m := &Memcached{Dir: filepath.Join(l.State, "memcached"), Binary: l.MemcachedBinary}
+		if addr != "" && addr != m.SocketPath() {
+			if abs, _ := filepath.Abs(m.SocketPath()); abs != addr {
+				return nil, fmt.Errorf("memcached listens on %s, not on %s", abs, addr)
+			}
+		}
 		return m.Start(ctx)
 	}
 	return nil, fmt.Errorf("no service %q (postgres or memcached)", name)
 }
 
 // StopService stops one of the lab's running services ("postgres" or
-// "memcached") and returns the port it listened on, for StartService.
-// It is how scalelab bench --fault takes a service away under load.
-func (l *Lab) StopService(ctx context.Context, name string) (port int, err error) {
+// "memcached") and returns the address it listened on (a host:port, or
+// memcached's socket), for StartService. It returns once the address
+// refuses connections: for its clients the service is then gone. It is
+// how scalelab bench --fault takes a service away under load.
+func (l *Lab) StopService(ctx context.Context, name string) (addr string, err error) {
 	unlock, err := l.lock(ctx)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	defer unlock()
 	p, err := loadProcess(l.procFile(name))
 	if err != nil || !p.Alive() {
-		return 0, fmt.Errorf("the lab's %s is not running (scalelab up starts it)", name)
-	}
-	_, ps, _ := net.SplitHostPort(p.Addr)
-	if port, err = strconv.Atoi(ps); err != nil {
-		return 0, fmt.Errorf("%s's address %q: %w", name, p.Addr, err)
+		return "", fmt.Errorf("the lab's %s is not running (scalelab up starts it)", name)
 	}
 	if err := stopProcess(p); err != nil {
-		return 0, fmt.Errorf("stop %s: %w", name, err)
+		return "", fmt.Errorf("stop %s: %w", name, err)
 	}
 	l.Forget(p)
-	return port, nil
+	if err := waitRefused(name, p.Addr, 10*time.Second); err != nil {
+		return "", err
+	}
+	return p.Addr, nil
 }
 
-// StartService starts a service StopService stopped, on the same port, so
-// that everything configured with its address finds it again.
-func (l *Lab) StartService(ctx context.Context, name string, port int) (*Process, error) {
+// StartService starts a service StopService stopped, on the same address,
+// so that everything configured with it finds it again.
+func (l *Lab) StartService(ctx context.Context, name, addr string) (*Process, error) {
 	unlock, err := l.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	p, _, err := l.ensure(ctx, name, func() (*Process, error) { return l.start(ctx, name, port) })
+	p, _, err := l.ensure(ctx, name, func() (*Process, error) { return l.start(ctx, name, addr) })
 	return p, err
 }
 
@@ -203,7 +238,7 @@ func (l *Lab) ensure(ctx context.Context, name string, start func() (*Process, e
 // the state folder, so that "scalelab down" can stop it even if the
 // command that started it was killed.
 func (l *Lab) Record(p *Process) error {
-	if err := os.MkdirAll(l.runDir(), 0o755); err != nil {
+	if err := os.MkdirAll(l.runDir(), 0o700); err != nil {
 		return err
 	}
 	return saveProcess(l.procFile(p.Name), p)
@@ -300,14 +335,25 @@ func serviceRank(file string) int {
 func (l *Lab) Status() []Status {
 	var out []Status
 	if l.DatabaseURL != "" {
-		out = append(out, Status{Name: "postgres", State: "external", Addr: redact(l.DatabaseURL)})
+		out = append(out, Status{Name: "postgres", State: "external", Addr: Redact(l.DatabaseURL), Access: "yours: the lab does not change it"})
 	} else {
-		out = append(out, l.status("postgres", filepath.Join(l.State, "postgres", "data")))
+		s := l.status("postgres", filepath.Join(l.State, "postgres", "data"))
+		s.Access = "password only (in " + l.PassFile() + ", see scalelab env)"
+		out = append(out, s)
 	}
 	if l.MemcachedServers != "" {
-		out = append(out, Status{Name: "memcached", State: "external", Addr: l.MemcachedServers})
+		s := Status{Name: "memcached", State: "external", Addr: l.MemcachedServers, Access: "yours: the lab does not change it"}
+		for _, a := range strings.Split(l.MemcachedServers, ",") {
+			if !IsSocket(strings.TrimSpace(a)) {
+				s.Access = "NOT private: TCP, no authentication; whoever reaches " + strings.TrimSpace(a) + " reads and writes the cache"
+				break
+			}
+		}
+		out = append(out, s)
 	} else {
-		out = append(out, l.status("memcached", filepath.Join(l.State, "memcached")))
+		s := l.status("memcached", filepath.Join(l.State, "memcached"))
+		s.Access = "Unix socket: only " + l.owner() + " can connect"
+		out = append(out, s)
 	}
 	files, _ := filepath.Glob(filepath.Join(l.runDir(), "*.json"))
 	for _, f := range files {
@@ -341,6 +387,17 @@ func (l *Lab) status(name, dir string) Status {
 	return s
 }
 
+// owner names who may use the lab's private services.
+func (l *Lab) owner() string {
+	if acct, err := serviceAccount(); err == nil && acct != nil {
+		return "root and " + acct.Name
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "its user"
+}
+
 // Services returns where the running services are, without starting any.
 func (l *Lab) Services() (Services, error) {
 	s := Services{DatabaseURL: l.DatabaseURL, MemcachedServers: l.MemcachedServers}
@@ -349,7 +406,7 @@ func (l *Lab) Services() (Services, error) {
 		if !p.Alive() {
 			return s, fmt.Errorf("the lab's PostgreSQL is not running (state %s): run \"scalelab up\" first", l.State)
 		}
-		s.DatabaseURL = PostgresURL(p.Addr, Database)
+		s.DatabaseURL = PostgresURL(p.Addr, Database, l.PassFile())
 	}
 	if s.MemcachedServers == "" {
 		p, _ := loadProcess(l.procFile("memcached"))
@@ -361,8 +418,8 @@ func (l *Lab) Services() (Services, error) {
 	return s, nil
 }
 
-// redact hides a password in a URL shown by status.
-func redact(url string) string {
+// Redact hides a password in a URL that is shown (status, logs).
+func Redact(url string) string {
 	at := strings.LastIndexByte(url, '@')
 	scheme := strings.Index(url, "://")
 	if at < 0 || scheme < 0 {
@@ -396,11 +453,11 @@ func (l *Lab) Claim(command string) error {
 	if os.Getenv(ClaimEnv) == l.State {
 		return nil
 	}
-	if err := os.MkdirAll(l.State, 0o755); err != nil {
-		return fmt.Errorf("state folder %s: %w", l.State, err)
+	if err := PrepareState(l.State); err != nil {
+		return err
 	}
 	path := filepath.Join(l.State, "claim")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("state folder %s: %w", l.State, err)
 	}

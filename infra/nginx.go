@@ -73,9 +73,15 @@ func (n *Nginx) Render() ([]byte, error) {
 	if n.Workers > 0 {
 		v.Workers = itoa(n.Workers)
 	}
-	if os.Geteuid() == 0 {
-		// Workers drop to nobody: served files must be world-readable.
-		v.User = "nobody nogroup"
+	// As root the workers run as the lab's service user, as memcached
+	// does: they reach the state folder (the image pool, memcached's
+	// socket) and no other user does.
+	acct, err := serviceAccount()
+	if err != nil {
+		return nil, fmt.Errorf("nginx: %w", err)
+	}
+	if acct != nil {
+		v.User = acct.Name + " " + acct.Group
 	}
 	var buf bytes.Buffer
 	if err := nginxTmpl.Execute(&buf, v); err != nil {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -23,11 +23,21 @@ const Database = "scalelab"
 // Postgres is a private PostgreSQL server: one data folder, initialised once
 // with initdb, a server listening on 127.0.0.1 and on a socket folder of its
 // own.
+//
+// Every connection needs the superuser's password (scram-sha-256, over TCP
+// and the socket alike): the loopback port is open to every user of the
+// machine, and a superuser can run programs as the server's user. The
+// password is random, made on first start, and kept in PassFile, which
+// the lab's URLs name (passfile=...) so that it never appears in a URL,
+// a command line, a log or a record.
 type Postgres struct {
 	// Dir holds data/ (the cluster), sock/ (the socket folder) and the log.
 	Dir string
 	// Port to listen on; zero picks a free port.
 	Port int
+	// PassFile is the superuser's password in the format of a libpq
+	// password file (mode 0600); it is created when missing.
+	PassFile string
 	// BinDir is the folder of initdb and postgres; empty finds it with
 	// pg_config --bindir, then /usr/lib/postgresql/*/bin, then PATH.
 	BinDir string
@@ -95,52 +105,23 @@ func isExecutable(p string) bool {
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
-// runAs returns the credential to run PostgreSQL with. PostgreSQL refuses
-// to run as root, so as root it runs as the "postgres" system user, which
-// the Debian package creates.
-func runAs() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("PostgreSQL cannot run as root and there is no \"postgres\" user: install the Debian package \"postgresql\" (make deps): %w", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-// prepareDirs creates the folders and, as root, hands them to the postgres
-// user. It also checks that the user can reach them: every parent folder
-// must be searchable by others.
-func (pg *Postgres) prepareDirs(cred *syscall.Credential) error {
+// prepareDirs creates the server's folders (0700) and, as root, hands
+// them to the service user, the cluster included (an earlier version ran
+// it as the postgres user).
+func (pg *Postgres) prepareDirs(acct *account) error {
 	for _, d := range []string{pg.Dir, filepath.Join(pg.Dir, "sock")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := serverDir(acct, d); err != nil {
 			return fmt.Errorf("postgres: %w", err)
 		}
 	}
-	if cred == nil {
+	if acct == nil {
 		return nil
-	}
-	abs, err := filepath.Abs(pg.Dir)
-	if err != nil {
-		return err
-	}
-	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
-		st, err := os.Stat(d)
-		if err == nil && st.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("postgres runs as the postgres user, which cannot enter %s: use a --state folder it can reach (for example under /tmp) or run chmod o+x %s", d, d)
-		}
-		if d == "/" || d == "." {
-			break
-		}
 	}
 	return filepath.Walk(pg.Dir, func(p string, _ os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, int(cred.Uid), int(cred.Gid))
+		return os.Lchown(p, acct.UID, acct.GID)
 	})
 }
 
@@ -154,8 +135,9 @@ func command(ctx context.Context, cred *syscall.Credential, bin string, args ...
 	return cmd
 }
 
-// Start initialises the cluster on first use, starts the server and waits
-// until it accepts connections and the lab's database exists.
+// Start initialises the cluster on first use (or moves a cluster made by
+// an earlier version to password authentication), starts the server and
+// waits until it accepts connections and the lab's database exists.
 func (pg *Postgres) Start(ctx context.Context) (*Process, error) {
 	// The server runs in its own folder: every path it gets is absolute.
 	dir, err := filepath.Abs(pg.Dir)
@@ -163,34 +145,30 @@ func (pg *Postgres) Start(ctx context.Context) (*Process, error) {
 		return nil, err
 	}
 	pg.Dir = dir
+	if pg.PassFile == "" {
+		pg.PassFile = filepath.Join(pg.Dir, "pgpass")
+	}
 	bin, err := pg.binDir()
 	if err != nil {
 		return nil, err
 	}
-	cred, err := runAs()
+	acct, err := serviceAccount()
 	if err != nil {
 		return nil, err
 	}
-	if err := pg.prepareDirs(cred); err != nil {
+	cred := acct.credential()
+	if err := pg.prepareDirs(acct); err != nil {
 		return nil, err
 	}
 	data := filepath.Join(pg.Dir, "data")
 	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
 		// A half-made cluster from an interrupted initdb is removed first.
 		os.RemoveAll(data)
-		initdb := command(ctx, cred, filepath.Join(bin, "initdb"),
-			"-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync")
-		// initdb runs postgres children: on Ctrl-C the whole group goes.
-		initdb.SysProcAttr.Setpgid = true
-		initdb.Cancel = func() error { return syscall.Kill(-initdb.Process.Pid, syscall.SIGKILL) }
-		out, err := initdb.CombinedOutput()
-		if err != nil {
-			os.RemoveAll(data)
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("postgres: initdb interrupted: %w", ctx.Err())
-			}
-			return nil, fmt.Errorf("postgres: initdb: %w: %s", err, lastLinesOf(string(out), 3))
+		if err := pg.initdb(ctx, acct, bin, data); err != nil {
+			return nil, err
 		}
+	} else if err := pg.secure(ctx, acct, bin, data); err != nil {
+		return nil, err
 	}
 	port := pg.Port
 	if port == 0 {
@@ -204,10 +182,10 @@ func (pg *Postgres) Start(ctx context.Context) (*Process, error) {
 	}
 	logPath := filepath.Join(pg.Dir, "postgres.log")
 	// The log is created by us and handed to the server's user.
-	if f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+	if f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 		f.Close()
-		if cred != nil {
-			os.Chown(logPath, int(cred.Uid), int(cred.Gid))
+		if acct != nil {
+			os.Chown(logPath, acct.UID, acct.GID)
 		}
 	}
 	// The server is not tied to ctx: "scalelab up" leaves it running.
@@ -219,9 +197,9 @@ func (pg *Postgres) Start(ctx context.Context) (*Process, error) {
 	}
 	p.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	p.Dir = data
-	url := PostgresURL(p.Addr, "postgres")
+	connURL := PostgresURL(p.Addr, "postgres", pg.PassFile)
 	err = p.waitReady(ctx, 60*time.Second, func() error {
-		c, err := pgx.Connect(ctx, url)
+		c, err := pgx.Connect(ctx, connURL)
 		if err != nil {
 			return err
 		}
@@ -252,9 +230,16 @@ func createDatabase(ctx context.Context, c *pgx.Conn) error {
 	return err
 }
 
-// PostgresURL is the connection URL of the lab's server at addr.
-func PostgresURL(addr, db string) string {
-	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", addr, db)
+// PostgresURL is the connection URL of the lab's server at addr: the
+// password is read from passfile (libpq's and pgx's passfile parameter),
+// so the URL itself holds no secret.
+func PostgresURL(addr, db, passfile string) string {
+	q := "sslmode=disable"
+	if passfile != "" {
+		// A "/" needs no escape in a query: the path stays readable.
+		q += "&passfile=" + strings.ReplaceAll(url.QueryEscape(passfile), "%2F", "/")
+	}
+	return fmt.Sprintf("postgres://postgres@%s/%s?%s", addr, db, q)
 }
 
 func lastLinesOf(s string, n int) string {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -39,7 +38,7 @@ func newStage3(t *testing.T, sessions, memcached string) *balanced.Stage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := infratest.StateDir("scalelab-stage-") // nginx's workers (nobody) must read it
+	dir, err := infratest.StateDir("scalelab-stage-") // nginx's workers (the service user) must read it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +206,7 @@ func TestStage3Sessions(t *testing.T) {
 // memcachedStats reads a few counters from memcached's "stats".
 func memcachedStats(t *testing.T, addr string) map[string]string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	c, err := infra.DialMemcached(addr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +269,7 @@ func TestStage4ServesFromMemcachedAndInvalidates(t *testing.T) {
 }
 
 func TestStage4WithoutMemcached(t *testing.T) {
-	dir, err := os.MkdirTemp("", "scalelab-mc-")
+	dir, err := infratest.StateDir("scalelab-mc-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/scalelab/scalelab/stages/balanced"
@@ -70,5 +71,24 @@ func TestComposeFileIsValid(t *testing.T) {
 	out, err := exec.Command(bin, "-f", filepath.Join("..", "docker-compose.yml"), "config", "-q").CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	}
+}
+
+// The lab's own memcached is a Unix socket: stage 4's nginx reads pages
+// from it as unix:PATH; compose's memcached stays a host:port.
+func TestStage4TemplateTakesASocketOrAPort(t *testing.T) {
+	for addr, want := range map[string]string{
+		"/lab/memcached/memcached.sock": "server unix:/lab/memcached/memcached.sock;",
+		"memcached:11211":               "server memcached:11211;",
+	} {
+		st := &balanced.Stage{Addr: "80", Instances: balanced.Instances{Addrs: []string{"app:8080"}}}
+		st.Template, st.Vars = cached.Template, cached.Vars(addr, "/data/images", "/data/static")
+		body, err := st.Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(body, want) {
+			t.Errorf("memcached %s: the config has no %q", addr, want)
+		}
 	}
 }

@@ -41,7 +41,7 @@ func privatePostgres(t *testing.T) (dbURL string, stop, restart func()) {
 		p.Stop(syscall.SIGINT, 10*time.Second)
 		os.RemoveAll(dir)
 	})
-	dbURL = infra.PostgresURL(p.Addr, infra.Database)
+	dbURL = infra.PostgresURL(p.Addr, infra.Database, pg.PassFile)
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err == nil {
 		_, err = data.Load(context.Background(), pool, data.LoadOptions{Dataset: data.Dataset{Seed: 1, Users: 20}})

@@ -167,18 +167,18 @@ func (in *injector) run(ctx context.Context) {
 		in.killInstance(ctx)
 	case "memcached-down", "db-restart":
 		name := map[string]string{"memcached-down": "memcached", "db-restart": "postgres"}[in.f.Kind]
-		port, err := in.lab.StopService(bg, name)
+		addr, err := in.lab.StopService(bg, name)
 		if err != nil {
 			in.event("could not stop %s: %v", name, err)
 			return
 		}
 		in.event("%s stopped", name)
 		sleep(in.f.For)
-		if _, err := in.lab.StartService(bg, name, port); err != nil {
+		if _, err := in.lab.StartService(bg, name, addr); err != nil {
 			in.event("could not start %s again: %v", name, err)
 			return
 		}
-		in.event("%s started again on port %d", name, port)
+		in.event("%s started again on %s", name, addr)
 	case "slow-db":
 		in.proxy.delay.Store(int64(in.f.Delay))
 		in.event("every round trip to PostgreSQL now takes %s longer", in.f.Delay)

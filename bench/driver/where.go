@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -218,7 +217,7 @@ func enableStatements(ctx context.Context, databaseURL string) error {
 }
 
 func memcachedStats(addr string) (map[string]float64, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	c, err := infra.DialMemcached(addr, time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +261,7 @@ func flushMemcached(servers string) {
 		if addr = strings.TrimSpace(addr); addr == "" {
 			continue
 		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := infra.DialMemcached(addr, time.Second)
 		if err != nil {
 			continue
 		}

@@ -137,23 +137,34 @@ func TestUpStatusEnvDown(t *testing.T) {
 	if r := run(t, nil, "up", "--state", dir); r.code != 0 || !strings.Contains(r.stdout, "already running") {
 		t.Fatalf("second up: %+v", r)
 	}
+	password, err := infra.ReadPassword((&infra.Lab{State: dir}).PassFile())
+	if err != nil {
+		t.Fatal(err)
+	}
 	r = run(t, nil, "status", "--state", dir)
-	if r.code != 0 || strings.Count(r.stdout, "running") != 2 {
-		t.Errorf("status: %+v", r)
+	if r.code != 0 || strings.Count(r.stdout, "running") != 2 || !strings.Contains(r.stdout, "Unix socket") || strings.Contains(r.stdout, password) {
+		t.Errorf("status (password hidden, the socket named): %+v", r)
 	}
 	r = run(t, nil, "env", "--state", dir)
-	if r.code != 0 || !strings.Contains(r.stdout, "DATABASE_URL='postgres://postgres@127.0.0.1:") || !strings.Contains(r.stdout, "MEMCACHED_SERVERS='127.0.0.1:") {
-		t.Errorf("env: %+v", r)
+	if r.code != 0 || !strings.Contains(r.stdout, "DATABASE_URL='postgres://postgres@127.0.0.1:") || !strings.Contains(r.stdout, "passfile=") ||
+		!strings.Contains(r.stdout, "MEMCACHED_SERVERS='"+filepath.Join(dir, "memcached", "memcached.sock")+"'") || strings.Contains(r.stdout, password) {
+		t.Errorf("env (no password, the pass file named): %+v", r)
 	}
-	// The printed URL works.
-	url := strings.Trim(strings.TrimPrefix(strings.Split(r.stdout, "\n")[0], "DATABASE_URL="), "'")
-	pool, err := pgxpool.New(context.Background(), url)
-	if err == nil {
-		err = pool.Ping(context.Background())
-		pool.Close()
+	shown := run(t, nil, "env", "--show-password", "--state", dir)
+	if shown.code != 0 || !strings.Contains(shown.stdout, "postgres:"+password+"@127.0.0.1:") {
+		t.Errorf("env --show-password: %+v", shown)
 	}
-	if err != nil {
-		t.Errorf("DATABASE_URL from env does not connect: %v", err)
+	// The printed URLs work.
+	for _, out := range []string{r.stdout, shown.stdout} {
+		url := strings.Trim(strings.TrimPrefix(strings.Split(out, "\n")[0], "DATABASE_URL="), "'")
+		pool, err := pgxpool.New(context.Background(), url)
+		if err == nil {
+			err = pool.Ping(context.Background())
+			pool.Close()
+		}
+		if err != nil {
+			t.Errorf("DATABASE_URL from env does not connect: %v", err)
+		}
 	}
 	if len(infratest.LabProcesses(dir)) == 0 {
 		t.Fatal("no process of the lab found while it runs: the check below would prove nothing")

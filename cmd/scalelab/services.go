@@ -95,35 +95,60 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SERVICE\tSTATE\tPID\tADDRESS\tDATA\tNOTE")
+			fmt.Fprintln(tw, "SERVICE\tSTATE\tPID\tADDRESS\tDATA\tACCESS\tNOTE")
 			for _, s := range newLab(g).Status() {
 				pid := "-"
 				if s.PID > 0 {
 					pid = fmt.Sprint(s.PID)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, pid, dash(s.Addr), dash(s.Dir), s.Problem)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, pid, dash(s.Addr), dash(s.Dir), dash(s.Access), s.Problem)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			// How to connect, without the password itself.
+			if s, err := newLab(g).Services(); err == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "\nconnect: eval \"$(scalelab env)\"; psql \"$DATABASE_URL\" (the password is read from the pass file the URL names; scalelab env --show-password prints it)\n")
+				fmt.Fprintf(cmd.OutOrStdout(), "DATABASE_URL=%s\nMEMCACHED_SERVERS=%s\n", shellQuote(infra.Redact(s.DatabaseURL)), shellQuote(s.MemcachedServers))
+			}
+			return nil
 		},
 	}
 }
 
 func newEnvCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var showPassword bool
+	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print DATABASE_URL and MEMCACHED_SERVERS for a shell to eval",
+		Long: `Print DATABASE_URL and MEMCACHED_SERVERS for a shell to eval. The lab's
+PostgreSQL asks for a password: its DATABASE_URL names the pass file that
+holds it (passfile=..., read by psql and every libpq or pgx program), so the
+password itself is not printed. --show-password writes it into the URL
+instead, for tools that read no pass file. MEMCACHED_SERVERS is the lab's
+memcached socket, which only the lab's user can open.`,
 		Example: `  eval "$(scalelab env)"
-  psql "$DATABASE_URL"`,
+  psql "$DATABASE_URL"
+  scalelab env --show-password`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := newLab(g).Services()
+			lab := newLab(g)
+			s, err := lab.Services()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "DATABASE_URL=%s\nMEMCACHED_SERVERS=%s\n", shellQuote(s.DatabaseURL), shellQuote(s.MemcachedServers))
+			dbURL := s.DatabaseURL
+			if showPassword && lab.DatabaseURL == "" {
+				if dbURL, err = infra.WithPassword(dbURL); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "DATABASE_URL=%s\nMEMCACHED_SERVERS=%s\n", shellQuote(dbURL), shellQuote(s.MemcachedServers))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&showPassword, "show-password", false, "write the lab's database password into DATABASE_URL")
+	return cmd
 }
 
 // noArgs refuses positional arguments with a usage error (exit code 2).

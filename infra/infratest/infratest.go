@@ -22,14 +22,19 @@ import (
 	"github.com/scalelab/scalelab/infra"
 )
 
-// StateDir makes a fresh state folder that the postgres system user can
-// enter (t.TempDir and os.MkdirTemp make folders only their owner can).
+// StateDir makes a fresh state folder as the lab makes its own (see
+// infra.PrepareState): private to this user, and, as root, enterable by
+// the lab's service user that runs the servers.
 func StateDir(prefix string) (string, error) {
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		return "", err
 	}
-	return dir, os.Chmod(dir, 0o755)
+	if err := infra.PrepareState(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }
 
 // Main runs a test package's tests with a private lab: it starts the lab's

@@ -48,7 +48,7 @@ func TestSocketSIGPIPEKeepsTheLab(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // time for a signal to be handled and the lab stopped
 	// Still here, and so is the lab's memcached.
-	m, err := net.DialTimeout("tcp", services.MemcachedServers, time.Second)
+	m, err := infra.DialMemcached(services.MemcachedServers, time.Second)
 	if err != nil {
 		t.Fatalf("the lab's memcached is gone after a socket's SIGPIPE: %v", err)
 	}

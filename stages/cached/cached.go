@@ -13,6 +13,7 @@ import (
 	"text/template"
 
 	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/stages/balanced"
 )
 
@@ -24,14 +25,20 @@ var nginxTemplate string
 var Template = template.Must(template.New("stage4").Parse(nginxTemplate))
 
 // Vars are what Template needs besides Listen and Instances: memcached's
-// host:port, and the folders of the image pool and of style.css.
+// address, and the folders of the image pool and of style.css. The
+// address is a host:port (docker-compose's memcached, an external one) or
+// a Unix socket's path (the lab's own, which only the lab's user reaches),
+// written for nginx as unix:PATH.
 func Vars(memcached, images, static string) map[string]any {
+	if infra.IsSocket(memcached) {
+		memcached = "unix:" + memcached
+	}
 	return map[string]any{"Memcached": memcached, "Images": images, "Static": static}
 }
 
 // New returns stage 4 built on stage 3's topology: the app servers cache
 // (--cache) and keep sessions in memcached; nginx gets stage 4's config.
-// memcached is the host:port nginx reads pages from.
+// memcached is the address nginx reads pages from (see Vars).
 func New(st balanced.Stage, memcached string) (*balanced.Stage, error) {
 	static := filepath.Join(st.Dir, "static")
 	if err := os.MkdirAll(static, 0o755); err != nil {
