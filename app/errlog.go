@@ -18,12 +18,21 @@ type errorLog struct {
 	window  time.Time // when the current second began
 	written int       // lines written in it
 	dropped int       // lines counted, not written
+
+	// now and after are time.Now and time.AfterFunc unless a test sets a
+	// fake clock: what the limit writes must not depend on how long the
+	// test's loop of errors takes on the machine it runs on.
+	now   func() time.Time
+	after func(time.Duration, func())
 }
 
 func (l *errorLog) printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
+	if l.now != nil {
+		now = l.now()
+	}
 	if now.Sub(l.window) >= time.Second {
 		l.window, l.written = now, 0
 	}
@@ -33,7 +42,11 @@ func (l *errorLog) printf(format string, args ...any) {
 		return
 	}
 	if l.dropped == 0 {
-		time.AfterFunc(l.window.Add(time.Second).Sub(now), l.flush)
+		if l.after != nil {
+			l.after(l.window.Add(time.Second).Sub(now), l.flush)
+		} else {
+			time.AfterFunc(l.window.Add(time.Second).Sub(now), l.flush)
+		}
 	}
 	l.dropped++
 }

@@ -56,6 +56,11 @@ type CapacityOptions struct {
 	Precision float64
 	// Progress, if set, is told each trial as it ends.
 	Progress func(Trial)
+	// Run, if set, runs one trial at rate for d and returns its record in
+	// place of an open-loop Load with the template. It exists so the search
+	// itself can be tested against a model whose capacity is known exactly,
+	// which no real server on a shared machine has; nil means the real load.
+	Run func(ctx context.Context, rate float64, d time.Duration) (*record.Record, error)
 }
 
 // Trial is one step of the search: a rate and what it did.
@@ -109,13 +114,19 @@ func FindCapacity(ctx context.Context, o CapacityOptions) (*Capacity, error) {
 	if precision <= 0 {
 		precision = 0.05
 	}
+	run := o.Run
+	if run == nil {
+		run = func(ctx context.Context, rate float64, d time.Duration) (*record.Record, error) {
+			lo := o.Load
+			lo.Rate, lo.Duration, lo.Requests, lo.Out, lo.Progress = rate, d, 0, "", false
+			return Load(ctx, lo)
+		}
+	}
 	c := &Capacity{SLO: o.SLO.String()}
 	try := func(rate float64, d time.Duration, confirming bool) (bool, error) {
-		lo := o.Load
-		lo.Rate, lo.Duration, lo.Requests, lo.Out, lo.Progress = rate, d, 0, "", false
-		rec, err := Load(ctx, lo)
+		rec, err := run(ctx, rate, d)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("capacity trial at %g/s for %s: %w", rate, d, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return false, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/internal/wait"
 )
 
 // Each new session sweeps a batch of expired ones; live sessions stay.
@@ -44,7 +45,12 @@ func TestSessionsSweepExpired(t *testing.T) {
 	if err := short.Create(ctx, "short", live); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	// Wait, by the database's clock, for the session's second to end.
+	wait.For(t, "the one-second session to expire", func() bool {
+		var over bool
+		err := pool.QueryRow(ctx, "SELECT expires_at < now() FROM sessions WHERE id = 'short'").Scan(&over)
+		return err == nil && over
+	})
 	if _, err := s.Get(ctx, "short"); err != data.ErrNotFound {
 		t.Errorf("an expired session read: %v", err)
 	}

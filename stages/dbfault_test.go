@@ -18,6 +18,7 @@ import (
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
 	"github.com/scalelab/scalelab/internal/sitetest"
+	"github.com/scalelab/scalelab/internal/wait"
 	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/cgi"
 )
@@ -67,12 +68,13 @@ func privatePostgres(t *testing.T) (dbURL string, stop, restart func()) {
 	return dbURL, stop, restart
 }
 
-// timed is a GET whose answer must come before the client's own 15 s
-// timeout: a request that hangs on the database fails the test.
+// timed is a request whose answer must come before the client's own
+// timeout, a hang guard (wait.Hang, many times the deadline): a request
+// that hangs on the database fails the test.
 func timed(t *testing.T, c *sitetest.Client, method, path string, form url.Values) (int, time.Duration) {
 	t.Helper()
 	hc := *c.HTTP
-	hc.Timeout = 15 * time.Second
+	hc.Timeout = wait.Hang
 	var body *strings.Reader
 	if form == nil {
 		body = strings.NewReader("")
@@ -98,7 +100,11 @@ func timed(t *testing.T, c *sitetest.Client, method, path string, form url.Value
 // restart of either.
 func TestDatabaseDeadlineAndRestart(t *testing.T) {
 	dbURL, stop, restart := privatePostgres(t)
-	const deadline = time.Second
+	// The deadline is what a stuck request waits: long enough that no
+	// request reaches it but by a fault, even on a busy machine (a login,
+	// with two bcrypt computations, takes a fraction of a second of CPU),
+	// and short enough to keep the test's waits short.
+	const deadline = 5 * time.Second
 	s := &appserver.Server{Addr: "127.0.0.1:0", DatabaseURL: dbURL, Images: lab.Images, QueryTimeout: deadline}
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatal(err)
@@ -143,6 +149,10 @@ func TestDatabaseDeadlineAndRestart(t *testing.T) {
 		if code != 503 {
 			t.Errorf("%s: /p/1 with photos locked: %d, want 503", st.name, code)
 		}
+		// The 503 is the deadline's: it cannot come before it.
+		if took < deadline {
+			t.Errorf("%s: /p/1 with photos locked: %d after %v, before the %v deadline", st.name, code, took, deadline)
+		}
 	}
 	tx.Rollback(ctx)
 	locker.Close()
@@ -176,12 +186,7 @@ func TestDatabaseDeadlineAndRestart(t *testing.T) {
 	restart()
 	for _, st := range stages {
 		var code int
-		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-			if code, _ = timed(t, st.c, "GET", "/p/1", nil); code == 200 {
-				break
-			}
-		}
-		if code != 200 {
+		if !wait.Until(func() bool { code, _ = timed(t, st.c, "GET", "/p/1", nil); return code == 200 }) {
 			t.Errorf("%s: /p/1 after the database restarted: %d, want 200", st.name, code)
 		}
 	}

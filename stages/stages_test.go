@@ -12,9 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/scalelab/scalelab/internal/sitetest"
+	"github.com/scalelab/scalelab/internal/wait"
 	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/cgi"
 )
@@ -152,11 +152,7 @@ func TestCGIProcessAndConnectionPerRequest(t *testing.T) {
 	}
 	// Statistics are flushed when a backend exits: wait for the last ones.
 	var got int64
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if got = sessionsOpened(t) - before; got >= n {
-			break
-		}
-	}
+	wait.Until(func() bool { got = sessionsOpened(t) - before; return got >= n })
 	if got != n {
 		t.Errorf("%d CGI requests opened %d database sessions, want %d", n, got, n)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
+	"github.com/scalelab/scalelab/internal/wait"
 )
 
 // TestMain runs the real CLI when the test binary is started with
@@ -116,14 +117,12 @@ func onlyRun(t *testing.T, out string) (string, *driver.Run) {
 	return filepath.Dir(runs[0]), rec
 }
 
+// waitNoProcesses waits until no process of the lab in dir runs: stopped
+// processes take their time to exit on a busy machine.
 func waitNoProcesses(t *testing.T, dir string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(infratest.LabProcesses(dir)) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("processes of the lab still run: %v", infratest.LabProcesses(dir))
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !wait.Until(func() bool { return len(infratest.LabProcesses(dir)) == 0 }) {
+		t.Fatalf("processes of the lab still run: %v", infratest.LabProcesses(dir))
 	}
 }
 
