@@ -63,35 +63,12 @@ type CapacityOptions struct {
 	Run func(ctx context.Context, rate float64, d time.Duration) (*record.Record, error)
 }
 
-// Trial is one step of the search: a rate and what it did.
-type Trial struct {
-	Rate float64 `json:"rate"`
-	// Achieved is the requests per second actually answered.
-	Achieved float64 `json:"achieved_rps"`
-	// LatencyMs is the goal's percentile of the latency, measured from each
-	// request's due time (open loop).
-	LatencyMs float64 `json:"latency_ms"`
-	Errors    int64   `json:"errors"`
-	Pass      bool    `json:"pass"`
-	Confirm   bool    `json:"confirm,omitempty"`
-}
-
-// Capacity is the answer: the highest rate that met the goal (confirmed
-// by a longer run), and the curve of rate against the percentile.
-type Capacity struct {
-	SLO string `json:"slo"`
-	// Rate is the capacity; zero if even the lowest rate tried failed.
-	Rate float64 `json:"rate"`
-	// AchievedRPS is the requests per second at that rate (more than Rate
-	// with a workload: a page view brings its images).
-	AchievedRPS float64 `json:"achieved_rps"`
-	// PagesPerDay is Rate × 86,400: "even 40 req/s is 3.4 million pages a day".
-	PagesPerDay float64 `json:"pages_per_day"`
-	// AtLeast says the search stopped going up without ever failing: the
-	// capacity is at least Rate (the load generator's limit, not the server's).
-	AtLeast bool    `json:"at_least,omitempty"`
-	Trials  []Trial `json:"trials"`
-}
+// Trial is one step of the search, and Capacity its answer; both are
+// part of a run's record.
+type (
+	Trial    = record.Trial
+	Capacity = record.Capacity
+)
 
 // FindCapacity searches the capacity: it doubles the rate from Start
 // until a trial misses the goal (or halves it until one meets it), bisects
@@ -169,7 +146,7 @@ func FindCapacity(ctx context.Context, o CapacityOptions) (*Capacity, error) {
 	}
 	if hi == 0 {
 		c.Rate, c.AtLeast = lo, true
-		c.finish()
+		finish(c)
 		return c, nil
 	}
 	for (hi-lo)/hi > precision {
@@ -195,12 +172,12 @@ func FindCapacity(ctx context.Context, o CapacityOptions) (*Capacity, error) {
 		}
 		lo *= 0.9
 	}
-	c.finish()
+	finish(c)
 	return c, nil
 }
 
 // finish fills the achieved rate and pages per day from the trials.
-func (c *Capacity) finish() {
+func finish(c *Capacity) {
 	c.PagesPerDay = c.Rate * 86400
 	for _, t := range c.Trials {
 		if t.Rate == c.Rate && t.Pass {

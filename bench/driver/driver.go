@@ -24,56 +24,65 @@ import (
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/bench/workload"
 	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/stages"
 )
 
-// Stage is one thing the driver can measure.
+// Stage is one thing the driver can measure: a stage of the table
+// (stages.All), or its variant without the secondary indexes.
 type Stage struct {
-	// ID is how it is named on the command line and in records: "0",
-	// "1" … "4", "4-noindex".
-	ID   string
-	Name string
-	// Serve are the arguments of "scalelab serve" that run it.
-	Serve []string
-	// TalkRPS is what the talk measured (zero for the baselines).
-	TalkRPS float64
-	// QueryTimeout, if set, is the stage's per-request database deadline
-	// (serve --query-timeout) instead of the default 3 s, and the load
-	// waits that long for an answer: without its index a user's page takes
-	// seconds even alone, and the talk's lesson is how slow the stage gets,
-	// which the default deadline would turn into 503s.
-	QueryTimeout time.Duration
+	stages.Stage
+	// NoIndex runs the stage without its secondary indexes (serve
+	// --no-index, restored afterwards): the talk's last lesson.
+	NoIndex bool
+}
+
+// Key names the stage in records and tables ("4", "4-noindex").
+func (st Stage) Key() string { return stages.Key(st.ID, st.NoIndex) }
+
+// Title is the stage's name in records and tables ("cached, no index").
+func (st Stage) Title() string {
+	if st.NoIndex {
+		return st.Name + ", no index"
+	}
+	return st.Name
+}
+
+// Talk is what the talk measured for it with its own tool (zero where the
+// talk has no figure).
+func (st Stage) Talk() float64 { return stages.TalkFor(st.Key(), "") }
+
+// QueryTimeout is the stage's per-request database deadline (serve
+// --query-timeout), zero for serve's default of 3 s. Without its index a
+// user's page takes seconds even alone, and the talk's lesson is how slow
+// the stage gets, which the default deadline would turn into 503s: the
+// no-index variant gets NoIndexQueryTimeout, and the load waits that long
+// for an answer.
+func (st Stage) QueryTimeout() time.Duration {
+	if st.NoIndex {
+		return NoIndexQueryTimeout
+	}
+	return 0
 }
 
 // NoIndexQueryTimeout is the deadline of the stages run without their
 // secondary indexes.
 const NoIndexQueryTimeout = time.Minute
 
-// Stages are the talk's iterations in the order "scalelab lab" runs them.
-var Stages = []Stage{
-	{ID: "0", Name: "baseline", Serve: []string{"0"}},
-	{ID: "1", Name: "CGI", Serve: []string{"1"}, TalkRPS: 23},
-	{ID: "1f", Name: "FastCGI", Serve: []string{"1f"}},
-	{ID: "2", Name: "app server", Serve: []string{"2"}, TalkRPS: 139},
-	{ID: "3", Name: "load-balanced", Serve: []string{"3"}, TalkRPS: 217},
-	{ID: "4", Name: "cached", Serve: []string{"4"}, TalkRPS: 616},
-	{ID: "4-noindex", Name: "cached, no index", Serve: []string{"4", "--no-index"}, TalkRPS: 28, QueryTimeout: NoIndexQueryTimeout},
+// LabStages are what "scalelab lab" measures, in order: every stage of
+// the table, then the talk's stage without its index.
+func LabStages() []Stage {
+	var out []Stage
+	for _, st := range stages.All {
+		out = append(out, Stage{Stage: st})
+	}
+	noIndex, _ := stages.Find(stages.NoIndex.Stage)
+	return append(out, Stage{Stage: noIndex, NoIndex: true})
 }
 
-// TalkAB is what the talk measured at stage 4 with ab instead of its own tool.
-const TalkAB = 1750
-
-// FindStage looks a stage up by ID or name ("cgi", "cached", …).
+// FindStage looks a stage up by ID or alias ("cgi", "cached", …).
 func FindStage(s string) (Stage, bool) {
-	aliases := map[string]string{"baseline": "0", "cgi": "1", "fastcgi": "1f", "appserver": "2", "balanced": "3", "cached": "4"}
-	if id, ok := aliases[strings.ToLower(s)]; ok {
-		s = id
-	}
-	for _, st := range Stages {
-		if st.ID == s {
-			return st, true
-		}
-	}
-	return Stage{}, false
+	st, ok := stages.Find(s)
+	return Stage{Stage: st}, ok
 }
 
 // Options say how to measure.
@@ -163,58 +172,6 @@ func (o *Options) check() error {
 	return nil
 }
 
-// Result is one stage measured with one tool.
-type Result struct {
-	Stage string `json:"stage"`
-	Name  string `json:"name"`
-	// Page is set for the baselines: static, dynamic or query.
-	Page string `json:"page,omitempty"`
-	Tool string `json:"tool"`
-	// Target says what a foreign tool loaded (the built-in tool runs the
-	// photo workload).
-	Target      string  `json:"target,omitempty"`
-	Connections int     `json:"connections,omitempty"`
-	Rate        float64 `json:"rate,omitempty"`
-	// Sweep marks a point of a concurrency sweep (Options.Sweep), made at
-	// Connections beside the stage's main result; tables and speed-ups
-	// use the main result.
-	Sweep     bool    `json:"sweep,omitempty"`
-	DurationS float64 `json:"duration_s"`
-	Requests  int64   `json:"requests"`
-	Errors    int64   `json:"errors"`
-	// RPS is the median of the repeats' requests per second; RPSRuns are
-	// the repeats themselves (the spread).
-	RPS       float64   `json:"rps"`
-	RPSRuns   []float64 `json:"rps_runs"`
-	PageViews float64   `json:"page_views_per_s,omitempty"`
-	P50Ms     float64   `json:"p50_ms"`
-	P90Ms     float64   `json:"p90_ms"`
-	P99Ms     float64   `json:"p99_ms"`
-	P999Ms    float64   `json:"p99_9_ms"`
-	MaxMs     float64   `json:"max_ms"`
-	// ClientCPUS and ServerCPUS are CPU-seconds of the load generator and
-	// of the stage's processes (serve and its children), summed over repeats.
-	ClientCPUS float64 `json:"client_cpu_s"`
-	ServerCPUS float64 `json:"server_cpu_s"`
-	// Capacity is the stage's capacity at the latency goal (--find-capacity).
-	Capacity *bench.Capacity `json:"capacity,omitempty"`
-	// Where says where the CPU went and what a page view cost in queries
-	// and cache operations (built-in tool only).
-	Where *Where `json:"where,omitempty"`
-	// Fault is what an injected fault did (scalelab bench --fault).
-	Fault *FaultReport `json:"fault,omitempty"`
-	// Writes is the check for lost writes over the measured repeats
-	// (built-in tool, with the database known).
-	Writes *WriteCheck `json:"writes,omitempty"`
-	// Verification is "passed", "skipped" or the failure.
-	Verification string `json:"verification"`
-	// TalkRPS is the talk's figure for this stage.
-	TalkRPS float64 `json:"talk_rps,omitempty"`
-	// Records are the load generator's records (with histograms), one per
-	// repeat; foreign tools have none.
-	Records []*record.Record `json:"records,omitempty"`
-}
-
 // ErrVerification is returned when a stage serves wrong pages: it is not
 // measured.
 var ErrVerification = errors.New("verification failed")
@@ -234,7 +191,7 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	var env []string
 	var proxy *delayProxy
 	if f := o.Fault; f != nil {
-		if err := f.appliesTo(st.ID); err != nil {
+		if err := f.appliesTo(st); err != nil {
 			return nil, err
 		}
 		if f.Kind == "slow-db" {
@@ -252,25 +209,25 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 			env = append(env, "DATABASE_URL="+u.String())
 		}
 	}
-	run, err := startServe(ctx, o, st.serveArgs(st.Serve...), filepath.Join(dir, "stage-"+st.ID+".log"), env...)
+	run, err := startServe(ctx, o, st.serveArgs(), filepath.Join(dir, "stage-"+st.Key()+".log"), env...)
 	if err != nil {
-		return nil, fmt.Errorf("stage %s: %w", st.ID, err)
+		return nil, fmt.Errorf("stage %s: %w", st.Key(), err)
 	}
 	defer run.stop()
 	run.proxy = proxy
-	run.timeout = max(10*time.Second, st.QueryTimeout+5*time.Second)
+	run.timeout = max(10*time.Second, st.QueryTimeout()+5*time.Second)
 
 	verdict := "skipped"
 	if !o.SkipVerify {
 		if err := verifyStage(ctx, o, st, run.urls, ds); err != nil {
-			return []Result{{Stage: st.ID, Name: st.Name, Tool: "scalelab load", Verification: err.Error(), TalkRPS: st.TalkRPS}},
-				fmt.Errorf("stage %s: %w: %v", st.ID, ErrVerification, err)
+			return []Result{{Stage: st.ID, NoIndex: st.NoIndex, Name: st.Title(), Tool: "scalelab load", Verification: err.Error(), TalkRPS: st.Talk()}},
+				fmt.Errorf("stage %s: %w: %v", st.Key(), ErrVerification, err)
 		}
 		verdict = "passed"
 	}
 
 	var results []Result
-	if st.ID == "0" {
+	if st.Process == stages.Baselines {
 		for i, page := range []string{"static", "dynamic", "query"} {
 			r, err := measure(ctx, o, st, run, []string{run.urls[i]}, "", ds)
 			if err != nil {
@@ -287,12 +244,12 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	}
 	r.Verification = verdict
 	if w := r.Writes; w != nil && !w.OK() {
-		return []Result{r}, fmt.Errorf("stage %s: %w: %s", st.ID, ErrLostWrites, strings.Join(w.Problems, "; "))
+		return []Result{r}, fmt.Errorf("stage %s: %w: %s", st.Key(), ErrLostWrites, strings.Join(w.Problems, "; "))
 	}
 	if o.Capacity != nil {
 		c, err := findCapacity(ctx, o, run, ds, r)
 		if err != nil {
-			return append(results, r), fmt.Errorf("capacity of stage %s: %w", st.ID, err)
+			return append(results, r), fmt.Errorf("capacity of stage %s: %w", st.Key(), err)
 		}
 		r.Capacity = c
 	}
@@ -319,13 +276,29 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	return results, nil
 }
 
-// serveArgs are the arguments of "scalelab serve" for a stage with st's
-// settings: args, and the stage's deadline if it has one.
-func (st Stage) serveArgs(args ...string) []string {
-	if st.QueryTimeout > 0 {
-		args = append(args[:len(args):len(args)], "--query-timeout", st.QueryTimeout.String())
+// serveArgs are the arguments of "scalelab serve" that run st: its id, its
+// variant and its deadline.
+func (st Stage) serveArgs() []string {
+	args := []string{st.ID}
+	if st.NoIndex {
+		args = append(args, "--no-index")
 	}
-	return args
+	return append(args, st.deadlineArgs()...)
+}
+
+// referenceArgs run the reference stage st is verified against, with st's
+// deadline: without the indexes the reference's pages are as slow as the
+// stage's. Not with --no-index: the stage has dropped the indexes, and a
+// second serve would restore them when it ends, under the stage's feet.
+func (st Stage) referenceArgs() []string {
+	return append([]string{stages.Reference().ID}, st.deadlineArgs()...)
+}
+
+func (st Stage) deadlineArgs() []string {
+	if d := st.QueryTimeout(); d > 0 {
+		return []string{"--query-timeout", d.String()}
+	}
+	return nil
 }
 
 // Dataset is what the workload needs to know of the database.
@@ -356,7 +329,7 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 		if writes != nil {
 			// A tag no other run's comments carry: the check finds this
 			// measurement's comments and only them.
-			lo.Photos.Tag = fmt.Sprintf("stage %s %x", st.ID, time.Now().UnixNano())
+			lo.Photos.Tag = fmt.Sprintf("stage %s %x", st.Key(), time.Now().UnixNano())
 			lo.Photos.Writes = writes
 		}
 		if watch {
@@ -367,16 +340,16 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 	// Prime (fill caches, open pools) at low concurrency, then warm up at
 	// the measured load; neither is recorded.
 	if _, err := load(max(time.Second, o.Warmup/2), 4, 0, nil, false); err != nil {
-		return Result{}, fmt.Errorf("prime stage %s: %w", st.ID, err)
+		return Result{}, fmt.Errorf("prime stage %s: %w", st.Key(), err)
 	}
 	if o.Warmup > 0 {
 		if _, err := load(o.Warmup, o.Connections, o.Rate, nil, false); err != nil {
-			return Result{}, fmt.Errorf("warm up stage %s: %w", st.ID, err)
+			return Result{}, fmt.Errorf("warm up stage %s: %w", st.Key(), err)
 		}
 	}
-	res := Result{Stage: st.ID, Name: st.Name, Tool: "scalelab load", Connections: o.Connections, Rate: o.Rate,
-		DurationS: o.Duration.Seconds(), TalkRPS: st.TalkRPS}
-	where := &Where{}
+	res := Result{Stage: st.ID, NoIndex: st.NoIndex, Name: st.Title(), Tool: "scalelab load", Connections: o.Connections, Rate: o.Rate,
+		DurationS: o.Duration.Seconds(), TalkRPS: st.Talk()}
+	where := &whereSum{}
 	for k := 1; k <= o.Repeat; k++ {
 		// The records (with their histograms) are kept in run.json.
 		before, idle0 := readCounters(ctx, o.DatabaseURL, o.MemcachedServers), idleSeconds()
@@ -397,7 +370,7 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 		stopFault()
 		<-injected
 		if err != nil {
-			return res, fmt.Errorf("load stage %s: %w", st.ID, err)
+			return res, fmt.Errorf("load stage %s: %w", st.Key(), err)
 		}
 		if inj != nil {
 			res.Fault = inj.analyse(rec)
@@ -408,12 +381,12 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 		if writes != nil {
 			wc, err := checkWrites(ctx, o.DatabaseURL, targets[0], writes.Writes())
 			if err != nil {
-				return res, fmt.Errorf("stage %s: %w", st.ID, err)
+				return res, fmt.Errorf("stage %s: %w", st.Key(), err)
 			}
 			if res.Writes == nil {
 				res.Writes = &WriteCheck{}
 			}
-			res.Writes.add(wc)
+			res.Writes.Add(wc)
 		}
 		idle := idleSeconds() - idle0
 		where.add(o.Lab, run.pid, rec, idle)
@@ -438,7 +411,7 @@ func measure(ctx context.Context, o Options, st Stage, run *served, targets []st
 		where.MCHitsPerView /= float64(o.Repeat)
 		where.MCSetsPerView /= float64(o.Repeat)
 	}
-	res.Where = where
+	res.Where = &where.Where
 	res.RPS = median(res.RPSRuns)
 	merged, err := record.Merge(res.Records...)
 	if err != nil {
@@ -570,7 +543,7 @@ func tail(path string) string {
 // workload in the open loop, starting at half the page views per second
 // the closed loop measured.
 func findCapacity(ctx context.Context, o Options, run *served, ds Dataset, closed Result) (*bench.Capacity, error) {
-	fmt.Fprintf(o.Stdout, "  searching stage %s's capacity at %s …\n", closed.Stage, o.Capacity)
+	fmt.Fprintf(o.Stdout, "  searching stage %s's capacity at %s …\n", closed.Key(), o.Capacity)
 	return bench.FindCapacity(ctx, bench.CapacityOptions{
 		Load: bench.LoadOptions{
 			Targets:     run.urls[:1],

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scalelab/scalelab/bench/record"
 )
 
 func TestParseWrk(t *testing.T) {
@@ -65,13 +67,13 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 
 func TestRunRecordRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	run := &Run{Version: RecordVersion, Started: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), Complete: true,
+	run := &Run{Version: record.RunVersion, Started: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), Complete: true,
 		Machine: Machine{Hostname: "h", Cores: 2}, Settings: Settings{Stages: []string{"1", "2"}, Users: 10, DurationS: 1},
 		Results: []Result{
 			{Stage: "1", Name: "CGI", Tool: "scalelab load", RPS: 100, RPSRuns: []float64{90, 100, 110}, DurationS: 1, TalkRPS: 23, Verification: "passed"},
 			{Stage: "2", Name: "app server", Tool: "scalelab load", RPS: 1000, RPSRuns: []float64{1000}, DurationS: 1, TalkRPS: 139, Verification: "passed"},
 		}}
-	if err := run.write(dir); err != nil {
+	if err := run.Write(dir); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadRun(filepath.Join(dir, "run.json"))
@@ -90,8 +92,8 @@ func TestRunRecordRoundTrip(t *testing.T) {
 		t.Errorf("bench.txt has %d benchmark lines, want 4 (one per repeat):\n%s", n, bench)
 	}
 	// A record of another version is refused, not misread.
-	run.Version = RecordVersion + 1
-	run.write(dir)
+	run.Version = record.RunVersion + 1
+	run.Write(dir)
 	if _, err := ReadRun(filepath.Join(dir, "run.json")); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Errorf("newer record: %v", err)
 	}
@@ -111,22 +113,20 @@ func TestMedian(t *testing.T) {
 // The stage without its index runs, and is verified against a reference
 // that runs, with the long deadline: its pages are slow, not refused.
 func TestNoIndexStageHasTheLongDeadline(t *testing.T) {
-	st, ok := FindStage("4-noindex")
-	if !ok {
-		t.Fatal("no stage 4-noindex")
+	lab := LabStages()
+	st := lab[len(lab)-1]
+	if !st.NoIndex {
+		t.Fatal("the lab's last stage is not the one without its index")
 	}
 	want := "--no-index --query-timeout " + NoIndexQueryTimeout.String()
-	if got := strings.Join(st.serveArgs(st.Serve...), " "); !strings.HasSuffix(got, want) {
+	if got := strings.Join(st.serveArgs(), " "); !strings.HasSuffix(got, want) {
 		t.Errorf("serve %s, want it to end with %s", got, want)
 	}
-	if got := strings.Join(st.serveArgs("2"), " "); got != "2 --query-timeout "+NoIndexQueryTimeout.String() {
+	if got := strings.Join(st.referenceArgs(), " "); got != "2 --query-timeout "+NoIndexQueryTimeout.String() {
 		t.Errorf("its reference: serve %s", got)
 	}
 	two, _ := FindStage("2")
-	if got := strings.Join(two.serveArgs(two.Serve...), " "); got != "2" {
+	if got := strings.Join(two.serveArgs(), " "); got != "2" {
 		t.Errorf("stage 2: serve %s, want the default deadline", got)
-	}
-	if len(Stages[len(Stages)-1].Serve) != 2 {
-		t.Error("serveArgs changed the stage table's own arguments")
 	}
 }

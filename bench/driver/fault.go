@@ -16,6 +16,7 @@ import (
 	"github.com/scalelab/scalelab/bench/procstat"
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/stages"
 )
 
 // Fault is a failure injected while a stage is under load (scalelab bench
@@ -32,19 +33,23 @@ type Fault struct {
 	Delay time.Duration
 }
 
-// FaultKinds are the faults the driver can inject, with the stages each
-// applies to.
-var FaultKinds = map[string][]string{
+// FaultKinds are the faults the driver can inject, each with the stages
+// it applies to: a stage without app servers behind nginx has none to kill,
+// one without memcached no memcached to lose, the baselines no site pages
+// on the database.
+var FaultKinds = map[string]func(stages.Stage) bool{
 	// An app server is killed (SIGKILL); the stage restarts it.
-	"kill-instance": {"1f", "3", "4"},
+	"kill-instance": func(st stages.Stage) bool { return st.Process == stages.FastCGI || st.Process == stages.Balanced },
 	// memcached stops, then starts again, empty, on its address.
-	"memcached-down": {"3", "4"},
+	"memcached-down": func(st stages.Stage) bool { return st.Sessions == stages.SessionsMemcached || st.Cache },
 	// PostgreSQL stops ("fast" shutdown), then starts again.
-	"db-restart": {"1", "1f", "2", "3", "4"},
+	"db-restart": sitePagesOnDatabase,
 	// Every round trip to PostgreSQL takes Delay longer (a proxy on the
 	// loopback between the stage and the database).
-	"slow-db": {"1", "1f", "2", "3", "4"},
+	"slow-db": sitePagesOnDatabase,
 }
+
+func sitePagesOnDatabase(st stages.Stage) bool { return st.UsesDatabase && st.Sessions != "" }
 
 // check validates f and fills in the defaults.
 func (f *Fault) check() error {
@@ -71,59 +76,36 @@ func (f *Fault) check() error {
 	return nil
 }
 
-// Check validates the fault for stage (an ID of Stages), filling in the
-// defaults: errors.Is(err, bench.ErrUsage) holds for what it refuses.
-func (f *Fault) Check(stage string) error {
+// Check validates the fault for stage st, filling in the defaults:
+// errors.Is(err, bench.ErrUsage) holds for what it refuses.
+func (f *Fault) Check(st Stage) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	return f.appliesTo(stage)
+	return f.appliesTo(st)
 }
 
-// appliesTo says whether the fault can happen to stage (a stage without
-// app servers has none to kill, one without memcached no memcached to lose).
-func (f *Fault) appliesTo(stage string) error {
-	stages := FaultKinds[f.Kind]
-	base := strings.TrimSuffix(stage, "-noindex")
-	for _, s := range stages {
-		if s == base {
-			return nil
+// appliesTo says whether the fault can happen to st.
+func (f *Fault) appliesTo(st Stage) error {
+	applies := FaultKinds[f.Kind]
+	if applies(st.Stage) {
+		return nil
+	}
+	var ids []string
+	for _, s := range stages.All {
+		if applies(s) {
+			ids = append(ids, s.ID)
 		}
 	}
-	return fmt.Errorf("%w: fault %s applies to stages %s, not %s", bench.ErrUsage, f.Kind, strings.Join(stages, ", "), stage)
+	return fmt.Errorf("%w: fault %s applies to stages %s, not %s", bench.ErrUsage, f.Kind, strings.Join(ids, ", "), st.Key())
 }
 
-// FaultReport is what a fault did to a stage, read from the measurement's
-// per-second timeline.
-type FaultReport struct {
-	Kind    string  `json:"kind"`
-	AtS     float64 `json:"at_s"`
-	ForS    float64 `json:"for_s"`
-	DelayMs float64 `json:"delay_ms,omitempty"`
-	// Events are what the injector did and saw, in seconds from the
-	// measurement's start.
-	Events []FaultEvent `json:"events"`
-	// BeforeRPS is the median req/s answered without error in the whole
-	// seconds before the fault; DipRPS the lowest of a whole second from the
-	// fault on.
-	BeforeRPS float64 `json:"before_rps"`
-	DipRPS    float64 `json:"dip_rps"`
-	// Errors are the errors (failed requests and 5xx) from the fault on;
-	// WorstP99Ms is the highest per-second p99 from the fault on.
-	Errors     int64   `json:"errors"`
-	WorstP99Ms float64 `json:"worst_p99_ms"`
-	// RecoveredS is how long after the fault ended (the kill, or the
-	// service's return) throughput was back: three whole seconds in a row
-	// with no errors and a mean of at least 80% of BeforeRPS; -1 if it was
-	// not within the run.
-	RecoveredS float64 `json:"recovered_s"`
-}
-
-// FaultEvent is one thing that happened during a fault.
-type FaultEvent struct {
-	T    float64 `json:"t"`
-	What string  `json:"what"`
-}
+// FaultReport is what a fault did to a stage, FaultEvent one thing that
+// happened during it; both are part of the record.
+type (
+	FaultReport = record.FaultReport
+	FaultEvent  = record.FaultEvent
+)
 
 // injector carries out a fault during one measurement.
 type injector struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/scalelab/scalelab/bench"
 	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/stages"
 )
 
 // timeline makes a record whose seconds carry the given req/s and errors.
@@ -59,17 +60,21 @@ func TestFaultCheck(t *testing.T) {
 		{Fault{Kind: "slow-db", At: 0}, "2", false},
 		{Fault{Kind: "slow-db", At: time.Second, Delay: -time.Second}, "2", false},
 	} {
-		err := tc.f.Check(tc.stage)
+		id, noIndex := stages.ParseKey(tc.stage)
+		st, _ := FindStage(id)
+		st.NoIndex = noIndex
+		err := tc.f.Check(st)
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, bench.ErrUsage)) {
 			t.Errorf("%+v on stage %s: %v", tc.f, tc.stage, err)
 		}
 	}
 	f := Fault{Kind: "slow-db", At: time.Second}
-	if f.Check("2"); f.For != 5*time.Second || f.Delay != 500*time.Millisecond {
+	two, _ := FindStage("2")
+	if f.Check(two); f.For != 5*time.Second || f.Delay != 500*time.Millisecond {
 		t.Errorf("slow-db defaults: %+v", f)
 	}
 	f = Fault{Kind: "db-restart", At: time.Second, Delay: time.Second}
-	if f.Check("2"); f.For != time.Second || f.Delay != 0 {
+	if f.Check(two); f.For != time.Second || f.Delay != 0 {
 		t.Errorf("db-restart defaults: %+v", f)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scalelab/scalelab/stages"
 )
 
 //go:embed wrk-photos.lua
@@ -48,7 +50,7 @@ func foreign(ctx context.Context, o Options, tool, url, dir string, st Stage, ds
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("SCALELAB_USERS=%d", ds.Users), fmt.Sprintf("SCALELAB_PHOTOS=%d", ds.Photos))
 	out, err := cmd.CombinedOutput()
-	os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.txt", tool, st.ID)), out, 0o644)
+	os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.txt", tool, st.Key())), out, 0o644)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %v: %s", tool, err, strings.TrimSpace(string(out)))
 	}
@@ -61,10 +63,8 @@ func foreign(ctx context.Context, o Options, tool, url, dir string, st Stage, ds
 	if err != nil {
 		return r, err
 	}
-	r.Stage, r.Name, r.Tool, r.Connections, r.TalkRPS = st.ID, st.Name, tool, conns, st.TalkRPS
-	if tool == "ab" && st.ID == "4" {
-		r.TalkRPS = TalkAB
-	}
+	r.Stage, r.NoIndex, r.Name, r.Tool, r.Connections = st.ID, st.NoIndex, st.Title(), tool, conns
+	r.TalkRPS = stages.TalkFor(st.Key(), tool)
 	r.RPSRuns = []float64{r.RPS}
 	r.Target = url + " (front page)"
 	if tool == "wrk" {

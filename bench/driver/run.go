@@ -3,87 +3,35 @@ package driver
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/stages"
 )
 
-// RecordVersion is the version of run.json's format. A reader refuses a
-// record of another version instead of misreading it.
-const RecordVersion = 1
+// The run's record is record.Run; these names keep the driver's code and
+// tests short.
+type (
+	Run      = record.Run
+	Settings = record.RunSettings
+	Machine  = record.Machine
+	Result   = record.Result
+)
 
-// Run is a run of one or more stages: what run.json holds.
-type Run struct {
-	Version  int       `json:"version"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished,omitzero"`
-	// Complete is false while the run goes on, and after an interrupted
-	// run: the stages it lists are the ones it finished.
-	Complete bool     `json:"complete"`
-	Machine  Machine  `json:"machine"`
-	Commit   string   `json:"commit"`
-	Settings Settings `json:"settings"`
-	Results  []Result `json:"results"`
-}
-
-// Settings are the run's options, as recorded.
-type Settings struct {
-	Stages      []string `json:"stages"`
-	Users       int      `json:"users"`
-	Photos      int64    `json:"photos"`
-	Seed        uint64   `json:"seed"`
-	Connections int      `json:"connections,omitempty"`
-	Rate        float64  `json:"rate,omitempty"`
-	DurationS   float64  `json:"duration_s"`
-	WarmupS     float64  `json:"warmup_s"`
-	Repeat      int      `json:"repeat"`
-	Tools       []string `json:"tools,omitempty"`
-	Workload    string   `json:"workload"`
-	// Sweep are the connection counts of a concurrency sweep, if any.
-	Sweep []int `json:"sweep,omitempty"`
-}
-
-// Machine is where the run was taken.
-type Machine struct {
-	Hostname  string `json:"hostname"`
-	CPUModel  string `json:"cpu_model"`
-	Cores     int    `json:"cores"`
-	MemoryMB  int64  `json:"memory_mb"`
-	Kernel    string `json:"kernel"`
-	Go        string `json:"go"`
-	Postgres  string `json:"postgresql"`
-	Nginx     string `json:"nginx"`
-	Memcached string `json:"memcached"`
-}
-
-// ReadRun reads a run.json; a record of another version is an error.
-func ReadRun(path string) (*Run, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var r Run
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if r.Version != RecordVersion {
-		return nil, fmt.Errorf("read %s: record version %d, this scalelab reads version %d (use the scalelab that wrote it)", path, r.Version, RecordVersion)
-	}
-	return &r, nil
-}
+// ReadRun reads a run.json (see record.ReadRun).
+func ReadRun(path string) (*Run, error) { return record.ReadRun(path) }
 
 // RunStages measures stages one after the other into a new folder under
 // o.Results and returns it. The record is rewritten after every stage, so
 // an interrupted run keeps every stage it finished.
-func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVersion string) (string, *Run, error) {
+func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersion string) (string, *Run, error) {
 	if err := o.check(); err != nil {
 		return "", nil, err
 	}
@@ -93,11 +41,11 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("results folder: %w", err)
 	}
-	run := &Run{Version: RecordVersion, Started: started, Machine: m, Commit: gitCommit(),
+	run := &Run{Version: record.RunVersion, Started: started, Machine: m, Commit: gitCommit(),
 		Settings: Settings{Users: ds.Users, Photos: ds.Photos, Seed: ds.Seed, Connections: o.Connections, Rate: o.Rate,
 			DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Repeat: o.Repeat, Tools: o.Tools, Workload: "photos", Sweep: o.Sweep}}
-	for _, st := range stages {
-		run.Settings.Stages = append(run.Settings.Stages, st.ID)
+	for _, st := range plan {
+		run.Settings.Stages = append(run.Settings.Stages, st.Key())
 	}
 	// moved says why the record went elsewhere (see save).
 	var moved error
@@ -108,7 +56,7 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 	// to a full disk. The record left in the results folder is the last
 	// one written whole (writes are atomic).
 	save := func() error {
-		err := run.write(dir)
+		err := run.Write(dir)
 		if err == nil || moved != nil {
 			return err
 		}
@@ -116,7 +64,7 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 		if ferr := os.MkdirAll(fb, 0o755); ferr != nil {
 			return fmt.Errorf("%w; nor could it be saved in %s: %v", err, fb, ferr)
 		}
-		if ferr := run.write(fb); ferr != nil {
+		if ferr := run.Write(fb); ferr != nil {
 			return fmt.Errorf("%w; nor could it be saved in %s: %v", err, fb, ferr)
 		}
 		fmt.Fprintf(o.Stdout, "could not write the run's record in %s (%v): it is saved in %s instead, with the %d results finished\n", dir, oneLine(err), fb, len(run.Results))
@@ -135,7 +83,7 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 	fmt.Fprintf(o.Stdout, "run %s: %d users, %d connections, %s per measurement x%d\n", dir, ds.Users, o.Connections, o.Duration, o.Repeat)
 	printHeader(o)
 	var failed []error
-	for _, st := range stages {
+	for _, st := range plan {
 		if ctx.Err() != nil {
 			break
 		}
@@ -166,7 +114,7 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 			if ctx.Err() != nil {
 				break
 			}
-			fmt.Fprintf(o.Stdout, "stage %s failed: %v\n", st.ID, err)
+			fmt.Fprintf(o.Stdout, "stage %s failed: %v\n", st.Key(), err)
 			failed = append(failed, err)
 		}
 		if err := save(); err != nil {
@@ -186,93 +134,6 @@ func RunStages(ctx context.Context, o Options, stages []Stage, ds Dataset, dbVer
 	return dir, run, errors.Join(append(failed, moved)...)
 }
 
-// write saves run.json, summary.csv and bench.txt, each atomically.
-func (r *Run) write(dir string) error {
-	b, err := json.MarshalIndent(r, "", " ")
-	if err != nil {
-		return err
-	}
-	if err := writeAtomic(filepath.Join(dir, "run.json"), b); err != nil {
-		return err
-	}
-	if err := writeAtomic(filepath.Join(dir, "summary.csv"), r.csv()); err != nil {
-		return err
-	}
-	return writeAtomic(filepath.Join(dir, "bench.txt"), r.benchfmt())
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		os.Remove(tmp) // a partial file only takes the space others need
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// Stage1RPS is the CGI stage's req/s with the same tool, the base of the
-// speed-ups; zero if the run has none.
-func (r *Run) Stage1RPS(tool string) float64 {
-	for _, x := range r.Results {
-		if x.Stage == "1" && x.Tool == tool && !x.Sweep {
-			return x.RPS
-		}
-	}
-	return 0
-}
-
-func (r *Run) csv() []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write([]string{"stage", "name", "page", "tool", "connections", "rate", "duration_s", "requests", "errors", "rps", "page_views_per_s",
-		"p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "client_cpu_s", "server_cpu_s", "speedup_over_stage1", "talk_rps", "talk_speedup", "verification"})
-	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-	for _, x := range r.Results {
-		speed, talk := "", ""
-		if base := r.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 {
-			speed = f(round(x.RPS / base))
-		}
-		if x.TalkRPS > 0 {
-			talk = f(round(x.TalkRPS / 23))
-		}
-		w.Write([]string{x.Stage, x.Name, x.Page, x.Tool, strconv.Itoa(x.Connections), f(x.Rate), f(x.DurationS), strconv.FormatInt(x.Requests, 10),
-			strconv.FormatInt(x.Errors, 10), f(round(x.RPS)), f(round(x.PageViews)), f(x.P50Ms), f(x.P90Ms), f(x.P99Ms), f(x.P999Ms), f(x.MaxMs),
-			f(round(x.ClientCPUS)), f(round(x.ServerCPUS)), speed, f(x.TalkRPS), talk, x.Verification})
-	}
-	w.Flush()
-	return buf.Bytes()
-}
-
-func round(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
-
-// benchfmt writes Go benchmark lines, one per result and repeat, so that
-// "benchstat old/bench.txt new/bench.txt" compares two runs.
-func (r *Run) benchfmt() []byte {
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "goos: %s\ngoarch: %s\ncpu: %s\npkg: scalelab/lab\n", runtime.GOOS, runtime.GOARCH, r.Machine.CPUModel)
-	for _, x := range r.Results {
-		name := "Stage" + strings.ReplaceAll(x.Stage, "-", "_") + "_" + strings.ReplaceAll(strings.ReplaceAll(x.Name, " ", ""), ",", "_")
-		if x.Page != "" {
-			name += "_" + x.Page
-		}
-		name += "_" + strings.ReplaceAll(x.Tool, " ", "")
-		if x.Sweep {
-			name += fmt.Sprintf("_c%d", x.Connections)
-		}
-		for _, rps := range x.RPSRuns {
-			if rps <= 0 {
-				continue
-			}
-			n := int64(rps * x.DurationS)
-			fmt.Fprintf(&buf, "Benchmark%s-%d\t%d\t%.0f ns/op\t%.2f req/s\t%.3f p99-ms\n", name, r.Machine.Cores, max(n, 1), 1e9/rps, rps, x.P99Ms)
-		}
-	}
-	return buf.Bytes()
-}
-
 func printHeader(o Options) {
 	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10s %9s %9s %9s %7s %8s %8s  %s\n", "stage", "name", "page", "tool", "req/s", "vs st.1", "talk", "p99 ms", "errors", "sql/view", "idle %", "verified")
 }
@@ -283,7 +144,7 @@ func printRow(o Options, run *Run, x Result) {
 		speed = fmt.Sprintf("%.1fx", x.RPS/base)
 	}
 	if x.TalkRPS > 0 {
-		talk = fmt.Sprintf("%.1fx", x.TalkRPS/23)
+		talk = fmt.Sprintf("%.1fx", x.TalkRPS/stages.Base().Talk)
 	}
 	page := x.Page
 	if page == "" {
@@ -298,10 +159,10 @@ func printRow(o Options, run *Run, x Result) {
 			sql = fmt.Sprintf("%.2f", w.SQLPerView)
 		}
 		if wall := x.DurationS * float64(len(x.RPSRuns)) * float64(run.Machine.Cores); wall > 0 {
-			idle = fmt.Sprintf("%.0f", 100*w.CPUS[CompIdle]/wall)
+			idle = fmt.Sprintf("%.0f", 100*w.CPUS[record.CPUIdle]/wall)
 		}
 	}
-	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10.0f %9s %9s %9.2f %7d %8s %8s  %s\n", x.Stage, x.Name, page, x.Tool, x.RPS, speed, talk, x.P99Ms, x.Errors, sql, idle, x.Verification)
+	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10.0f %9s %9s %9.2f %7d %8s %8s  %s\n", x.Key(), x.Name, page, x.Tool, x.RPS, speed, talk, x.P99Ms, x.Errors, sql, idle, x.Verification)
 }
 
 func safe(s string) string {

@@ -8,8 +8,9 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/scalelab/scalelab/stages"
 )
 
 // pageCheck is one URL of the verification and the status it must have.
@@ -73,7 +74,7 @@ func (c *client) login(name string) error {
 // serves a wrong or stale page is refused: its numbers would be about
 // another site.
 func verifyStage(ctx context.Context, o Options, st Stage, urls []string, ds Dataset) error {
-	if st.ID == "0" {
+	if st.Process == stages.Baselines {
 		c := newClient("")
 		_, static, err1 := c.get(urls[0])
 		_, dynamic, err2 := c.get(urls[1])
@@ -90,12 +91,10 @@ func verifyStage(ctx context.Context, o Options, st Stage, urls []string, ds Dat
 		return nil
 	}
 	var ref *served
-	if st.ID != "2" {
+	if refStage := stages.Reference(); st.ID != refStage.ID {
 		var err error
-		// The reference has the stage's deadline: without the indexes its
-		// pages are as slow as the stage's.
-		if ref, err = startServe(ctx, o, st.serveArgs("2"), referenceLog(o)); err != nil {
-			return fmt.Errorf("start the reference stage 2: %w", err)
+		if ref, err = startServe(ctx, o, st.referenceArgs(), referenceLog(o)); err != nil {
+			return fmt.Errorf("start the reference stage %s: %w", refStage.ID, err)
 		}
 		defer ref.stop()
 	}
@@ -107,7 +106,7 @@ func verifyStage(ctx context.Context, o Options, st Stage, urls []string, ds Dat
 	pages := verificationPages(ds)
 	// Cached stages serve a page twice: once rendered, then from the cache.
 	times := 1
-	if strings.HasPrefix(st.ID, "4") {
+	if st.Cache {
 		times = 2
 	}
 	check := func(who string) error {

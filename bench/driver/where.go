@@ -23,32 +23,13 @@ import (
 // the machine's idle time, and counts SQL statements (pg_stat_statements)
 // and memcached operations per page view.
 
-// Component names, in the order charts stack them.
-const (
-	CompLoad      = "load generator"
-	CompNginx     = "nginx"
-	CompApp       = "app servers"
-	CompHost      = "serve (CGI host, app server of stage 2, Go of stage 0)"
-	CompPostgres  = "PostgreSQL"
-	CompMemcached = "memcached"
-	CompIdle      = "idle"
-)
+// Where is what one stage's measurements say about where the time went
+// (see record.Where).
+type Where = record.Where
 
-// Where is what one stage's measurements say about where the time went,
-// summed over the repeats.
-type Where struct {
-	// CPUS is CPU-seconds per component (CompIdle: cores × wall time not
-	// used by anything).
-	CPUS map[string]float64 `json:"cpu_s"`
-	// CPUUsPerRequest is CPU-microseconds per request per component.
-	CPUUsPerRequest map[string]float64 `json:"cpu_us_per_request"`
-	// SQLPerView is SQL statements per page view (-1: not measured, see Note).
-	SQLPerView float64 `json:"sql_per_view"`
-	// Memcached operations per page view.
-	MCGetsPerView   float64 `json:"memcached_gets_per_view"`
-	MCHitsPerView   float64 `json:"memcached_hits_per_view"`
-	MCSetsPerView   float64 `json:"memcached_sets_per_view"`
-	Note            string  `json:"note,omitempty"`
+// whereSum adds a stage's measurements up into its Where.
+type whereSum struct {
+	Where
 	views, requests int64
 }
 
@@ -88,7 +69,7 @@ func watchList(lab *infra.Lab, servePID int) []int {
 }
 
 // add folds one measurement's record into w.
-func (w *Where) add(lab *infra.Lab, servePID int, rec *record.Record, idleS float64) {
+func (w *whereSum) add(lab *infra.Lab, servePID int, rec *record.Record, idleS float64) {
 	if w.CPUS == nil {
 		w.CPUS = map[string]float64{}
 	}
@@ -102,37 +83,37 @@ func (w *Where) add(lab *infra.Lab, servePID int, rec *record.Record, idleS floa
 		return false
 	}
 	cpu := rec.Results.CPU
-	w.CPUS[CompLoad] += cpu.ClientUserS + cpu.ClientSysS
+	w.CPUS[record.CPUClient] += cpu.ClientUserS + cpu.ClientSysS
 	// Each watched process counts without the other watched ones below it
 	// (procstat), so serve's share is its own and its CGI programs'.
 	for _, p := range cpu.Watched {
 		s := p.UserS + p.SysS
 		switch {
 		case p.PID == servePID:
-			w.CPUS[CompHost] += s
+			w.CPUS[record.CPUServe] += s
 		case in(p.PID, nginx):
-			w.CPUS[CompNginx] += s
+			w.CPUS[record.CPUNginx] += s
 		case in(p.PID, apps):
-			w.CPUS[CompApp] += s
+			w.CPUS[record.CPUApp] += s
 		case p.PID == pg:
-			w.CPUS[CompPostgres] += s
+			w.CPUS[record.CPUPostgres] += s
 		case p.PID == mc:
-			w.CPUS[CompMemcached] += s
+			w.CPUS[record.CPUMemcached] += s
 		}
 	}
-	w.CPUS[CompIdle] += idleS
+	w.CPUS[record.CPUIdle] += idleS
 	w.requests += rec.Results.Requests
 	w.views += rec.Results.PageViews
 }
 
 // finish computes the per-request figures.
-func (w *Where) finish() {
+func (w *whereSum) finish() {
 	if w.requests == 0 {
 		return
 	}
 	w.CPUUsPerRequest = map[string]float64{}
 	for k, v := range w.CPUS {
-		if k != CompIdle {
+		if k != record.CPUIdle {
 			w.CPUUsPerRequest[k] = v * 1e6 / float64(w.requests)
 		}
 	}
@@ -237,7 +218,7 @@ func memcachedStats(addr string) (map[string]float64, error) {
 }
 
 // addCounts folds the counters' difference over one measurement into w.
-func (w *Where) addCounts(before, after counters, views int64) {
+func (w *whereSum) addCounts(before, after counters, views int64) {
 	if views <= 0 {
 		return
 	}

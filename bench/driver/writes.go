@@ -11,72 +11,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/bench/workload"
 )
 
-// WriteCheck is what the check for lost writes found after a measurement
-// that posted comments: every comment the site acknowledged must be in the
-// database exactly once and on its photo's page at the next read (so the
-// cache was invalidated); no comment the site refused may be there.
-// Comments that got no answer (the request failed, or the run ended while
-// it was in flight) may or may not have been taken; they are counted, not
-// judged.
-type WriteCheck struct {
-	Posted       int `json:"posted"`
-	Acknowledged int `json:"acknowledged"`
-	Refused      int `json:"refused"`
-	Unanswered   int `json:"unanswered"`
-	// Checked is how many writes were looked up in the database
-	// (acknowledged and refused ones); PagesRead how many photo pages
-	// were read to see the acknowledged comments.
-	Checked   int `json:"checked"`
-	PagesRead int `json:"pages_read"`
-	// Lost, Duplicated, Unexpected (refused yet stored) and NotShown
-	// (stored but missing from its page) are the failures.
-	Lost       int `json:"lost"`
-	Duplicated int `json:"duplicated"`
-	Unexpected int `json:"unexpected"`
-	NotShown   int `json:"not_shown"`
-	// Problems describe the first few failures.
-	Problems []string `json:"problems,omitempty"`
-}
-
-// OK reports whether no write was lost, doubled, wrongly stored or hidden.
-func (c *WriteCheck) OK() bool {
-	return c.Lost == 0 && c.Duplicated == 0 && c.Unexpected == 0 && c.NotShown == 0
-}
-
-func (c *WriteCheck) String() string {
-	s := fmt.Sprintf("%d comments posted: %d acknowledged, %d refused, %d unanswered; %d checked in the database, %d pages read",
-		c.Posted, c.Acknowledged, c.Refused, c.Unanswered, c.Checked, c.PagesRead)
-	if !c.OK() {
-		s += fmt.Sprintf("; LOST %d, DUPLICATED %d, STORED THOUGH REFUSED %d, NOT SHOWN %d", c.Lost, c.Duplicated, c.Unexpected, c.NotShown)
-	}
-	return s
-}
-
-func (c *WriteCheck) problem(format string, args ...any) {
-	if len(c.Problems) < 10 {
-		c.Problems = append(c.Problems, fmt.Sprintf(format, args...))
-	}
-}
-
-// add sums another measurement's check into c.
-func (c *WriteCheck) add(o *WriteCheck) {
-	c.Posted += o.Posted
-	c.Acknowledged += o.Acknowledged
-	c.Refused += o.Refused
-	c.Unanswered += o.Unanswered
-	c.Checked += o.Checked
-	c.PagesRead += o.PagesRead
-	c.Lost += o.Lost
-	c.Duplicated += o.Duplicated
-	c.Unexpected += o.Unexpected
-	c.NotShown += o.NotShown
-	for _, p := range o.Problems {
-		c.problem("%s", p)
-	}
-}
+// WriteCheck is the check for lost writes (see record.WriteCheck).
+type WriteCheck = record.WriteCheck
 
 // checkWrites looks the logged writes up in the database at databaseURL
 // and reads each acknowledged comment's photo page from the stage at base
@@ -138,14 +78,14 @@ func checkWrites(ctx context.Context, databaseURL, base string, writes []workloa
 		switch {
 		case !w.Acknowledged() && n > 0:
 			c.Unexpected++
-			c.problem("comment %q was answered %d but is stored", w.Body, w.Status)
+			c.Problem("comment %q was answered %d but is stored", w.Body, w.Status)
 		case !w.Acknowledged():
 		case n == 0:
 			c.Lost++
-			c.problem("comment %q on photo %d was answered %d but is not stored", w.Body, w.Photo, w.Status)
+			c.Problem("comment %q on photo %d was answered %d but is not stored", w.Body, w.Photo, w.Status)
 		case n > 1 || elsewhere:
 			c.Duplicated++
-			c.problem("comment %q on photo %d is stored %d times", w.Body, w.Photo, n)
+			c.Problem("comment %q on photo %d is stored %d times", w.Body, w.Photo, n)
 		default:
 			onPage[w.Photo] = append(onPage[w.Photo], w.Body)
 		}
@@ -165,7 +105,7 @@ func checkWrites(ctx context.Context, databaseURL, base string, writes []workloa
 		for _, want := range onPage[id] {
 			if status != 200 || !strings.Contains(body, html.EscapeString(want)) {
 				c.NotShown++
-				c.problem("comment %q is stored but photo %d's page (status %d) does not show it", want, id, status)
+				c.Problem("comment %q is stored but photo %d's page (status %d) does not show it", want, id, status)
 			}
 		}
 	}

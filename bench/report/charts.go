@@ -12,7 +12,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/stages"
 )
 
 // Chart is one chart of a run: Name is the file name without extension
@@ -34,12 +35,12 @@ func (c Chart) SVG() ([]byte, error) { return c.fig.SVG() }
 // with the speed-ups beside the talk's, the orders of magnitude, the
 // latency distributions and the timeline. A chart with nothing to draw
 // (no stage measured, no histogram) is left out.
-func Charts(run *driver.Run) []Chart {
+func Charts(run *record.Run) []Chart {
 	var out []Chart
-	if measured(stages(run, BuiltinTool)) {
+	if measured(stageResults(run, BuiltinTool)) {
 		out = append(out, Chart{"throughput", "Throughput by stage, and the speed-up over stage 1 beside the talk's", throughputFigure(run)})
 	}
-	if measured(append(baselines(run), stages(run, BuiltinTool)...)) {
+	if measured(append(baselines(run), stageResults(run, BuiltinTool)...)) {
 		out = append(out, Chart{"magnitudes", "Orders of magnitude: the baselines beside the stages", magnitudesFigure(run)})
 	}
 	if len(latencySeries(run)) > 0 {
@@ -62,7 +63,7 @@ func Charts(run *driver.Run) []Chart {
 
 // measured says whether any of xs has a throughput to draw (a stage that
 // failed verification has none).
-func measured(xs []*driver.Result) bool {
+func measured(xs []*record.Result) bool {
 	for _, x := range xs {
 		if x.RPS > 0 {
 			return true
@@ -71,29 +72,29 @@ func measured(xs []*driver.Result) bool {
 	return false
 }
 
-// tickNames are the stages' names short enough to fit under a bar.
-var tickNames = map[string]string{"2": "app srv", "3": "balanced", "4-noindex": "no index"}
-
-// tickName is a stage's name under its bar: "stage 4" over "no index".
-func tickName(x *driver.Result) string {
-	n, _, _ := strings.Cut(x.Stage, "-")
-	name, ok := tickNames[x.Stage]
-	if !ok {
-		name = x.Name
+// tickName is a stage's name under its bar: "stage 4" over "no index",
+// from the table's names short enough to fit.
+func tickName(x *record.Result) string {
+	name := x.Name
+	if st, ok := stages.Find(x.Stage); ok && !x.NoIndex && st.Tick != "" {
+		name = st.Tick
 	}
-	return "stage " + n + "\n" + name
+	if isTalksNoIndex(x.Key()) {
+		name = "no index"
+	}
+	return "stage " + x.Stage + "\n" + name
 }
 
 // longName names a result in one line: "static file (nginx)", "stage 2
 // app server", "stage 4 without index".
-func longName(x *driver.Result) string {
+func longName(x *record.Result) string {
 	switch {
 	case x.Stage == "":
 		return x.Name // a load of scalelab load, not a stage
-	case x.Stage == "0":
+	case isBaseline(x):
 		return label(x)
-	case x.Stage == "4-noindex":
-		return "stage 4 without index"
+	case isTalksNoIndex(x.Key()):
+		return "stage " + x.Stage + " without index"
 	}
 	return "stage " + label(x)
 }
@@ -104,14 +105,14 @@ func times(v float64) string { return trim(v) + "×" }
 // throughputFigure is the talk in one picture: this run's req/s per stage
 // (left) and, since twenty years of hardware make absolute numbers
 // incomparable, the speed-up over stage 1 beside the talk's (right).
-func throughputFigure(run *driver.Run) figure {
-	xs := stages(run, BuiltinTool)
+func throughputFigure(run *record.Run) figure {
+	xs := stageResults(run, BuiltinTool)
 	left := newPlot("Requests per second by stage", "", "requests per second (log scale)")
 	var bs []bar
 	var names []string
 	for i, x := range xs {
 		lo, hi := spread(x)
-		c := StageColor(x.Stage)
+		c := StageColor(x.Key())
 		bs = append(bs, bar{pos: float64(i), value: x.RPS, lo: lo, hi: hi, fill: c, line: c, label: short(x.RPS)})
 		names = append(names, tickName(x))
 	}
@@ -123,7 +124,7 @@ func throughputFigure(run *driver.Run) figure {
 		right = newPlot("Speed-up over stage 1, beside the talk's", "", "times stage 1's req/s (log scale)")
 		var sb []bar
 		for i, x := range xs {
-			c := StageColor(x.Stage)
+			c := StageColor(x.Key())
 			if x.RPS > 0 {
 				sb = append(sb, bar{pos: float64(i) - 0.2, value: x.RPS / base, fill: c, line: c, label: times(x.RPS / base)})
 			}
@@ -202,14 +203,14 @@ func drawColumn(dc draw.Canvas, ps ...*plot.Plot) {
 // magnitudesFigure puts stage 0's three baselines (static, dynamic, one
 // query) on the same log axis as the site's stages: how far below a
 // static file a real page sits, and how much of that the cache wins back.
-func magnitudesFigure(run *driver.Run) figure {
-	xs := append(baselines(run), stages(run, BuiltinTool)...)
+func magnitudesFigure(run *record.Run) figure {
+	xs := append(baselines(run), stageResults(run, BuiltinTool)...)
 	p := newPlot("Orders of magnitude: the baselines beside the stages", "requests per second (log scale)", "")
 	var bs []bar
 	names := make([]string, len(xs))
 	for i, x := range xs {
 		pos := float64(len(xs) - 1 - i) // the first at the top
-		c := StageColor(x.Stage)
+		c := StageColor(x.Key())
 		lo, hi := spread(x)
 		bs = append(bs, bar{pos: pos, value: x.RPS, lo: lo, hi: hi, fill: c, line: c, label: short(x.RPS) + " req/s"})
 		names[int(pos)] = longName(x)
@@ -219,9 +220,9 @@ func magnitudesFigure(run *driver.Run) figure {
 }
 
 // latencySeries are the results that have histograms, baselines first.
-func latencySeries(run *driver.Run) []*driver.Result {
-	var out []*driver.Result
-	for _, x := range append(baselines(run), stages(run, BuiltinTool)...) {
+func latencySeries(run *record.Run) []*record.Result {
+	var out []*record.Result
+	for _, x := range append(baselines(run), stageResults(run, BuiltinTool)...) {
 		if mergedHist(x) != nil {
 			out = append(out, x)
 		}
@@ -251,7 +252,7 @@ var dashes = map[string][]vg.Length{"static": {2, 3}, "dynamic": {8, 4}, "query"
 // latencyFigure draws, for each stage, the latency at every percentile
 // from p0 to p99.99 (or as far as the requests counted reach) from the
 // stage's merged histograms.
-func latencyFigure(run *driver.Run, series []*driver.Result) figure {
+func latencyFigure(run *record.Run, series []*record.Result) figure {
 	p := newPlot("Latency by percentile, per stage", "percentile (log scale of 1/(1 − p))", "latency (ms, log scale)")
 	addGrid(p)
 	lo, hi := math.Inf(1), 0.0
@@ -278,9 +279,9 @@ func latencyFigure(run *driver.Run, series []*driver.Result) figure {
 		if err != nil {
 			continue
 		}
-		l.Color = StageColor(x.Stage)
+		l.Color = StageColor(x.Key())
 		l.Width = 2.5
-		if x.Stage == "0" {
+		if isBaseline(x) {
 			l.Width = 1.5
 			l.Dashes = dashes[x.Page]
 		}
@@ -298,7 +299,7 @@ func latencyFigure(run *driver.Run, series []*driver.Result) figure {
 	return figure{caption: caption(run), draw: func(dc draw.Canvas) { drawRow(dc, p) }}
 }
 
-func hasTimeline(run *driver.Run) bool {
+func hasTimeline(run *record.Run) bool {
 	for _, x := range run.Results {
 		for _, r := range x.Records {
 			if len(r.Results.Timeline) > 0 {
@@ -313,7 +314,7 @@ func hasTimeline(run *driver.Run) bool {
 // happened: req/s, errors per second and the p99 latency of each second,
 // one segment per repeat in its stage's colour. It shows what a median
 // hides: a slow start, a stall, errors in bursts.
-func timelineFigure(run *driver.Run) figure {
+func timelineFigure(run *record.Run) figure {
 	rps := newPlot("Timeline of the run: every measured second", "", "req/s (log)")
 	errs := newPlot("", "", "errors/s")
 	p99 := newPlot("", "seconds since the run started", "p99 (ms, log)")
@@ -328,7 +329,7 @@ func timelineFigure(run *driver.Run) figure {
 	var order []string
 	for i := range run.Results {
 		x := &run.Results[i]
-		c := StageColor(x.Stage)
+		c := StageColor(x.Key())
 		for _, r := range x.Records {
 			off := r.Started.Sub(start).Seconds()
 			if start.IsZero() || off < 0 {
@@ -359,11 +360,11 @@ func timelineFigure(run *driver.Run) figure {
 			addLine(errs, ex, c)
 			addLine(p99, px, c)
 			if len(rx) > 0 {
-				sp, ok := spans[x.Stage]
+				sp, ok := spans[x.Key()]
 				if !ok {
 					sp = &span{from: rx[0].X, to: rx[0].X}
-					spans[x.Stage] = sp
-					order = append(order, x.Stage)
+					spans[x.Key()] = sp
+					order = append(order, x.Key())
 				}
 				sp.from, sp.to = math.Min(sp.from, rx[0].X), math.Max(sp.to, rx[len(rx)-1].X)
 			}
@@ -383,8 +384,8 @@ func timelineFigure(run *driver.Run) figure {
 	for _, id := range order {
 		sp := spans[id]
 		name := id
-		if id == "4-noindex" {
-			name = "4 no index"
+		if isTalksNoIndex(id) {
+			name = strings.TrimSuffix(id, stages.NoIndex.Suffix) + " no index"
 		}
 		rps.Add(&note{x: (sp.from + sp.to) / 2, y: lg(rhi * 3), text: name, color: StageColor(id)})
 	}
@@ -454,13 +455,13 @@ func chartError(name string, err error) error {
 // sweep is one stage's throughput at each connection count measured.
 type sweep struct {
 	stage  string
-	points []*driver.Result // by connections, ascending
+	points []*record.Result // by connections, ascending
 }
 
 // sweeps gathers the points of a concurrency sweep (scalelab bench
 // --sweep) with each stage's main closed-loop result, stage by stage in
 // the talk's order; nil when the run has no sweep.
-func sweeps(run *driver.Run) []sweep {
+func sweeps(run *record.Run) []sweep {
 	any := false
 	for _, x := range run.Results {
 		any = any || x.Sweep
@@ -468,17 +469,17 @@ func sweeps(run *driver.Run) []sweep {
 	if !any {
 		return nil
 	}
-	byStage := map[string][]*driver.Result{}
+	byStage := map[string][]*record.Result{}
 	var order []string
 	for i := range run.Results {
 		x := &run.Results[i]
-		if x.Tool != BuiltinTool || x.Stage == "0" || x.Page != "" || x.Rate > 0 || x.Connections <= 0 || x.RPS <= 0 {
+		if x.Tool != BuiltinTool || isBaseline(x) || x.Page != "" || x.Rate > 0 || x.Connections <= 0 || x.RPS <= 0 {
 			continue
 		}
-		if _, ok := byStage[x.Stage]; !ok {
-			order = append(order, x.Stage)
+		if _, ok := byStage[x.Key()]; !ok {
+			order = append(order, x.Key())
 		}
-		byStage[x.Stage] = append(byStage[x.Stage], x)
+		byStage[x.Key()] = append(byStage[x.Key()], x)
 	}
 	slices.SortStableFunc(order, func(a, b string) int { return stageOrder(a) - stageOrder(b) })
 	var out []sweep
@@ -486,7 +487,7 @@ func sweeps(run *driver.Run) []sweep {
 		pts := byStage[id]
 		// The main result first, so that it wins over a sweep point
 		// measured at the same count.
-		slices.SortStableFunc(pts, func(a, b *driver.Result) int {
+		slices.SortStableFunc(pts, func(a, b *record.Result) int {
 			if a.Connections != b.Connections {
 				return a.Connections - b.Connections
 			}
@@ -495,7 +496,7 @@ func sweeps(run *driver.Run) []sweep {
 			}
 			return 0
 		})
-		pts = slices.CompactFunc(pts, func(a, b *driver.Result) bool { return a.Connections == b.Connections })
+		pts = slices.CompactFunc(pts, func(a, b *record.Result) bool { return a.Connections == b.Connections })
 		if len(pts) > 1 {
 			out = append(out, sweep{stage: id, points: pts})
 		}
@@ -506,7 +507,7 @@ func sweeps(run *driver.Run) []sweep {
 // concurrencyFigure draws req/s against the number of connections, one
 // line per stage: a stage's curve flattens where it saturates, and the
 // talk's stages saturate at very different loads.
-func concurrencyFigure(run *driver.Run) figure {
+func concurrencyFigure(run *record.Run) figure {
 	p := newPlot("Throughput against concurrency: where each stage saturates", "connections (log scale)", "requests per second (log scale)")
 	addGrid(p)
 	lo, hi := math.Inf(1), 0.0

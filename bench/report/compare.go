@@ -10,7 +10,7 @@ import (
 
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 )
 
 // Comparison is one stage (with one tool) as measured by two runs.
@@ -19,7 +19,7 @@ type Comparison struct {
 	Stage, Page, Tool, Label string
 	// A and B are the two runs' results; either may be nil when only one
 	// run measured it.
-	A, B *driver.Result
+	A, B *record.Result
 	// Ratio is B's median req/s over A's.
 	Ratio float64
 	// Beyond says the difference is beyond the runs' noise, by Method:
@@ -40,7 +40,7 @@ type Comparison struct {
 // and 5: with 3 and 3 its smallest p-value is 0.1). With fewer repeats it
 // falls back to whether the ranges of the repeats overlap, a cruder rule
 // that the report names.
-func Compare(a, b *driver.Run) []Comparison {
+func Compare(a, b *record.Run) []Comparison {
 	// A sweep's points are told apart by their connection count; a
 	// main result has conns 0, so it matches whatever the runs used.
 	type key struct {
@@ -48,11 +48,11 @@ func Compare(a, b *driver.Run) []Comparison {
 		conns             int
 	}
 	var keys []key
-	byKey := map[key][2]*driver.Result{}
-	for side, run := range []*driver.Run{a, b} {
+	byKey := map[key][2]*record.Result{}
+	for side, run := range []*record.Run{a, b} {
 		for i := range run.Results {
 			x := &run.Results[i]
-			k := key{x.Stage, x.Page, x.Tool, 0}
+			k := key{x.Key(), x.Page, x.Tool, 0}
 			if x.Sweep {
 				k.conns = x.Connections
 			}
@@ -163,7 +163,7 @@ func WriteComparison(w io.Writer, nameA, nameB string, cs []Comparison) error {
 
 // CompareChart draws both runs' req/s side by side per stage, on a log
 // axis: A outlined, B filled, each in its stage's colour.
-func CompareChart(a, b *driver.Run, nameA, nameB string, cs []Comparison) Chart {
+func CompareChart(a, b *record.Run, nameA, nameB string, cs []Comparison) Chart {
 	p := newPlot("Requests per second: A beside B", "", "requests per second (log scale)")
 	var bs []bar
 	var names []string
@@ -185,8 +185,8 @@ func CompareChart(a, b *driver.Run, nameA, nameB string, cs []Comparison) Chart 
 		if some == nil {
 			some = c.B
 		}
-		if c.Stage == "0" {
-			names = append(names, "stage 0\n"+some.Page)
+		if isBaselineKey(c.Stage) {
+			names = append(names, "stage "+c.Stage+"\n"+some.Page)
 		} else {
 			names = append(names, tickName(some))
 		}

@@ -10,11 +10,11 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 )
 
 // faulted returns the first result of the run with an injected fault.
-func faulted(run *driver.Run) *driver.Result {
+func faulted(run *record.Run) *record.Result {
 	for i := range run.Results {
 		if x := &run.Results[i]; x.Fault != nil && len(x.Records) > 0 {
 			return x
@@ -26,16 +26,16 @@ func faulted(run *driver.Run) *driver.Result {
 // faultFigure draws a fault run's measurement second by second: req/s,
 // errors/s and p99, with the fault's window shaded and what the injector
 // did marked, so that the dip and the recovery are seen, not told.
-func faultFigure(run *driver.Run, x *driver.Result) figure {
+func faultFigure(run *record.Run, x *record.Result) figure {
 	f := x.Fault
-	title := fmt.Sprintf("Stage %s under a fault: %s at %.0f s", x.Stage, f.Kind, f.AtS)
+	title := fmt.Sprintf("Stage %s under a fault: %s at %.0f s", x.Key(), f.Kind, f.AtS)
 	if f.ForS > 0 {
 		title += fmt.Sprintf(" for %.0f s", f.ForS)
 	}
 	rps := newPlot(title, "", "req/s answered")
 	errs := newPlot("", "", "errors/s")
 	p99 := newPlot("", "seconds since the measurement started", "p99 (ms, log)")
-	c := StageColor(x.Stage)
+	c := StageColor(x.Key())
 	r := x.Records[0].Results
 	var rx, ex, px plotter.XYs
 	rhi, ehi, plo, phi := 0.0, 0.0, math.Inf(1), 0.0
@@ -103,14 +103,14 @@ func faultFigure(run *driver.Run, x *driver.Result) figure {
 
 // faultNotes says in words what each injected fault did, for the reports
 // beside the fault chart.
-func faultNotes(run *driver.Run) []string {
+func faultNotes(run *record.Run) []string {
 	var out []string
 	for _, x := range run.Results {
 		f := x.Fault
 		if f == nil {
 			continue
 		}
-		s := fmt.Sprintf("Stage %s, %s at %s s", x.Stage, f.Kind, trim(f.AtS))
+		s := fmt.Sprintf("Stage %s, %s at %s s", x.Key(), f.Kind, trim(f.AtS))
 		if f.ForS > 0 {
 			s += fmt.Sprintf(" for %s s", trim(f.ForS))
 		}
@@ -132,11 +132,11 @@ func faultNotes(run *driver.Run) []string {
 }
 
 // writeNotes says, per stage, what the check for lost writes found.
-func writeNotes(run *driver.Run) []string {
+func writeNotes(run *record.Run) []string {
 	var out []string
 	for _, x := range run.Results {
 		if x.Writes != nil && !x.Sweep {
-			out = append(out, fmt.Sprintf("Stage %s: %s.", x.Stage, x.Writes))
+			out = append(out, fmt.Sprintf("Stage %s: %s.", x.Key(), x.Writes))
 		}
 	}
 	return out

@@ -9,7 +9,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/stages"
 )
 
 //go:embed report.html.tmpl
@@ -41,10 +42,10 @@ type htmlStage struct {
 // HTML renders report.html: the talk's story stage by stage with this
 // run's numbers beside the talk's, the charts (images holds each chart's
 // PNG by name), the machine and settings, and every warning.
-func HTML(run *driver.Run, charts []Chart, images map[string][]byte) ([]byte, error) {
+func HTML(run *record.Run, charts []Chart, images map[string][]byte) ([]byte, error) {
 	rs := rows(run)
 	data := struct {
-		Run      *driver.Run
+		Run      *record.Run
 		Caption  string
 		Settings string
 		Warnings []string
@@ -61,7 +62,7 @@ func HTML(run *driver.Run, charts []Chart, images map[string][]byte) ([]byte, er
 		// check for lost writes found.
 		Faults, Writes []string
 	}{Faults: faultNotes(run), Writes: writeNotes(run), Run: run, Caption: caption(run), Settings: settingsLine(run), Warnings: allWarnings(run, rs), Rows: rs,
-		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), Costs: costRows(run), TalkAB: driver.TalkAB, TalkStage1: TalkStage1}
+		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), Costs: costRows(run), TalkAB: talkAB, TalkStage1: TalkStage1}
 	for _, c := range charts {
 		png, ok := images[c.Name]
 		if !ok {
@@ -72,18 +73,24 @@ func HTML(run *driver.Run, charts []Chart, images map[string][]byte) ([]byte, er
 		data.Charts[c.Name] = &htmlChart{Name: c.Name, Title: c.Title,
 			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))}
 	}
-	// The talk's stages in order, then any other this run measured (a
+	// The talk's stages in order (each followed by its no-index variant
+	// when the run has it), then any other this run measured (a
 	// "2-noindex" from scalelab bench --no-index).
-	all := slices.Clone(driver.Stages)
+	type stageKey struct{ key, name string }
+	var all []stageKey
+	for _, st := range stages.All {
+		all = append(all, stageKey{st.ID, st.Name}, stageKey{stages.Key(st.ID, true), ""})
+	}
 	for _, r := range rs {
-		if !slices.ContainsFunc(all, func(st driver.Stage) bool { return st.ID == r.Stage }) {
-			all = append(all, driver.Stage{ID: r.Stage, Name: strings.TrimPrefix(r.Label, "stage "+r.Stage+" ")})
+		if !slices.ContainsFunc(all, func(k stageKey) bool { return k.key == r.Stage }) {
+			all = append(all, stageKey{r.Stage, strings.TrimPrefix(r.Label, "stage "+r.Stage+" ")})
 		}
 	}
-	for _, st := range all {
-		s := htmlStage{ID: st.ID, Title: stageTitle(st), Changed: chapters[st.ID].changed, Bottleneck: chapters[st.ID].bottleneck}
+	for _, k := range all {
+		ch := chapterOf(k.key)
+		s := htmlStage{ID: k.key, Title: stageTitle(k.key, k.name), Changed: ch.changed, Bottleneck: ch.bottleneck}
 		for _, r := range rs {
-			if r.Stage == st.ID {
+			if r.Stage == k.key {
 				s.Rows = append(s.Rows, r)
 			}
 		}
@@ -98,12 +105,14 @@ func HTML(run *driver.Run, charts []Chart, images map[string][]byte) ([]byte, er
 	return buf.Bytes(), nil
 }
 
-func stageTitle(st driver.Stage) string {
-	switch st.ID {
-	case "0":
-		return "Stage 0 — the baselines"
-	case "4-noindex":
-		return "Stage 4 without its index"
+// stageTitle is a stage's heading in the report ("Stage 3 —
+// load-balanced"); key is the stage's key, name its name.
+func stageTitle(key, name string) string {
+	switch {
+	case isBaselineKey(key):
+		return "Stage " + key + " — the baselines"
+	case isTalksNoIndex(key):
+		return "Stage " + strings.TrimSuffix(key, stages.NoIndex.Suffix) + " without its index"
 	}
-	return fmt.Sprintf("Stage %s — %s", st.ID, st.Name)
+	return fmt.Sprintf("Stage %s — %s", key, name)
 }

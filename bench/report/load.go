@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/scalelab/scalelab/bench/driver"
 	"github.com/scalelab/scalelab/bench/record"
 )
 
@@ -68,18 +67,18 @@ func WriteLoad(path string) ([]string, error) {
 		return nil, fmt.Errorf("%s has no latency histogram: is it a record of scalelab load --out?", path)
 	}
 	// The charts of a run draw results; a load is one result of its own.
-	x := driver.Result{
+	x := record.Result{
 		Name: strings.Join(rec.Settings.Targets, " "), Tool: rec.Tool,
 		Records: []*record.Record{rec},
 	}
 	if x.Name == "" {
 		x.Name = rec.Tool
 	}
-	run := &driver.Run{Started: rec.Started, Results: []driver.Result{x}}
+	run := &record.Run{Started: rec.Started, Results: []record.Result{x}}
 	base := strings.TrimSuffix(filepath.Base(path), ".json")
 	dir := filepath.Dir(path)
 	cap := loadCaption(rec)
-	lat := latencyFigure(run, []*driver.Result{&run.Results[0]})
+	lat := latencyFigure(run, []*record.Result{&run.Results[0]})
 	lat.caption = cap
 	tl := timelineFigure(run)
 	tl.caption = cap

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 )
 
 // Markdown renders report.md: the tables of report.html for a README or a
 // pull request, with the charts linked as the PNG files beside it.
-func Markdown(run *driver.Run, charts []Chart) []byte {
+func Markdown(run *record.Run, charts []Chart) []byte {
 	var b bytes.Buffer
 	rs := rows(run)
 	fmt.Fprintf(&b, "# Scaling Python on the Web, re-run on %s\n\n", mdEscape(run.Machine.Hostname))
@@ -31,7 +31,7 @@ func Markdown(run *driver.Run, charts []Chart) []byte {
 			fmtDay(r.RPS), num(float64(r.Errors)), mdEscape(r.Verification))
 	}
 	fmt.Fprintf(&b, "\nPages a day are req/s × 86,400 (\"even 40 req/s is 3.4 million pages a day\"). The talk: %s req/s at stage 1, %s with ab at stage 4 (616 with its own tool).\n",
-		fmtRPS(TalkStage1), fmtRPS(driver.TalkAB))
+		fmtRPS(TalkStage1), fmtRPS(talkAB))
 	if v := indexVerdict(run); v != "" {
 		fmt.Fprintf(&b, "\n%s\n", v)
 	}

@@ -18,7 +18,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 )
 
 // RunFile is the name of a run's record inside its folder.
@@ -26,7 +26,7 @@ const RunFile = "run.json"
 
 // Load reads a run's record from its folder (or from the run.json given
 // directly). Errors name the file and say what is wrong with it.
-func Load(path string) (*driver.Run, error) {
+func Load(path string) (*record.Run, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, RunFile)
 	}
@@ -42,8 +42,8 @@ func Load(path string) (*driver.Run, error) {
 	case kind == Unknown:
 		return nil, unknownRecord(path)
 	}
-	// driver.ReadRun's errors name the file (os errors carry the path).
-	return driver.ReadRun(path)
+	// record.ReadRun's errors name the file (os errors carry the path).
+	return record.ReadRun(path)
 }
 
 // Write draws the run recorded in dir into dir: each chart as NAME.png
@@ -68,7 +68,7 @@ func Write(dir string) ([]string, error) {
 }
 
 // WriteRun draws run into the folder dir (see Write).
-func WriteRun(run *driver.Run, dir string) ([]string, error) {
+func WriteRun(run *record.Run, dir string) ([]string, error) {
 	var written []string
 	charts := Charts(run)
 	images := map[string][]byte{}

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/bench/report"
 )
 
@@ -26,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // 3 s per stage, on a 2-core VM), its per-second histograms dropped.
 const fixture = "testdata/run.json"
 
-func mustLoad(tb testing.TB) *driver.Run {
+func mustLoad(tb testing.TB) *record.Run {
 	tb.Helper()
 	run, err := report.Load(fixture)
 	if err != nil {
@@ -313,15 +314,15 @@ func TestMergeFiles(t *testing.T) {
 }
 
 // runWith is a run of one stage measured with the given repeats.
-func runWith(rps ...float64) *driver.Run {
+func runWith(rps ...float64) *record.Run {
 	med := rps[len(rps)/2]
-	return &driver.Run{Version: driver.RecordVersion, Results: []driver.Result{{Stage: "2", Name: "app server", Tool: report.BuiltinTool, RPS: med, RPSRuns: rps}}}
+	return &record.Run{Version: record.RunVersion, Results: []record.Result{{Stage: "2", Name: "app server", Tool: report.BuiltinTool, RPS: med, RPSRuns: rps}}}
 }
 
 func TestCompareJudgesNoise(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		a, b   *driver.Run
+		a, b   *record.Run
 		beyond bool
 		method string
 	}{
@@ -373,21 +374,26 @@ func TestCompareRunWithItself(t *testing.T) {
 	}
 }
 
-// The fixture must stay a record the driver reads.
+// The fixture is a record of the first version: it must stay readable,
+// upgraded as it is read.
 func TestFixtureIsARunRecord(t *testing.T) {
 	b, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v struct{ Version int }
-	if err := json.Unmarshal(b, &v); err != nil || v.Version != driver.RecordVersion {
-		t.Fatalf("fixture version %d (%v), want %d", v.Version, err, driver.RecordVersion)
+	if err := json.Unmarshal(b, &v); err != nil || v.Version < 1 || v.Version > record.RunVersion {
+		t.Fatalf("fixture version %d (%v), want 1 to %d", v.Version, err, record.RunVersion)
+	}
+	run, err := record.ReadRun(fixture)
+	if err != nil || run.Version != record.RunVersion {
+		t.Fatalf("ReadRun: version %v, %v", run, err)
 	}
 }
 
 // withSweep adds to the fixture the points of a concurrency sweep of
 // stages 1 and 4, as scalelab bench --sweep 1,4,16,64 records them.
-func withSweep(run *driver.Run) *driver.Run {
+func withSweep(run *record.Run) *record.Run {
 	for _, st := range []int{3, 6} { // stage 1, stage 4
 		main := run.Results[st]
 		for _, c := range []int{1, 4, 16, 64} {
@@ -444,9 +450,9 @@ func TestSweepIsDrawnAndKeptOutOfTheTables(t *testing.T) {
 // A run interrupted before its first result, or whose stages all failed,
 // still gets a report that says so, with no chart it cannot draw.
 func TestReportOfARunWithNothingMeasured(t *testing.T) {
-	for name, run := range map[string]*driver.Run{
-		"empty": {Version: driver.RecordVersion, Settings: driver.Settings{Stages: []string{"1", "2"}}},
-		"failed": {Version: driver.RecordVersion, Results: []driver.Result{
+	for name, run := range map[string]*record.Run{
+		"empty": {Version: record.RunVersion, Settings: record.RunSettings{Stages: []string{"1", "2"}}},
+		"failed": {Version: record.RunVersion, Results: []record.Result{
 			{Stage: "1", Name: "CGI", Tool: report.BuiltinTool, Verification: "GET /: 503", TalkRPS: 23},
 			{Stage: "2", Name: "app server", Tool: report.BuiltinTool, Verification: "GET /: 503", TalkRPS: 139}}},
 	} {

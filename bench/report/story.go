@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/scalelab/scalelab/bench/driver"
 	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/stages"
 )
 
 // BuiltinTool is the tool name of the lab's own load generator: charts
@@ -14,29 +14,51 @@ import (
 const BuiltinTool = "scalelab load"
 
 // TalkStage1 is the talk's CGI figure, the base of the talk's speed-ups.
-const TalkStage1 = 23
+var TalkStage1 = stages.Base().Talk
+
+// talkAB is what the talk measured with ab instead of its own tool (at the
+// cached stage): the tool changes the answer.
+var talkAB = func() float64 {
+	for _, st := range stages.All {
+		if st.TalkAB > 0 {
+			return st.TalkAB
+		}
+	}
+	return 0
+}()
 
 // chapter is what the report tells about a stage: what changed from the
-// stage before and the bottleneck it exposed, after DESIGN.md's table.
+// stage before and the bottleneck it exposed (the stages' table has both).
 type chapter struct {
 	changed, bottleneck string
 }
 
-var chapters = map[string]chapter{
-	"0": {"Not a stage of the site: the orders of magnitude under it. A static file served by nginx, a dynamic page from Go with no database, and a page that runs one indexed query.",
-		"Each step down the list does more work per request; the site's stages sit below all three."},
-	"1": {"CGI: a new process for every request, opening a new database connection every time (a CGI host runs the scalelab-cgi program, as Apache ran Python scripts).",
-		"Starting a process and setting up its resources on every request: the machine spends its time on fork, exec and connecting, not on pages."},
-	"1f": {"FastCGI (not in the talk): the CGI program stays running between requests and the web server talks to it over the FastCGI protocol, so process start-up is paid once, not per request.",
-		""},
-	"2": {"One long-running app server with a pool of database connections. GOMAXPROCS=1 models Python's GIL; sessions are kept in the database.",
-		"One core does all the work (the GIL), and every request reads its session from the database."},
-	"3": {"Several app-server processes, one per core, behind nginx; sessions move to memcached so any process can serve any request (share nothing).",
-		"The app still reads static files (images) from disk and renders every page for every request."},
-	"4": {"memcached caches rendered pages and query results (invalidated on writes); nginx serves static files and anonymous cached pages itself, so most requests never reach Go.",
-		"None in the talk: what is left is the cost of a cache lookup, and the load tool itself (616 req/s with the talk's tool, 1750 with ab)."},
-	"4-noindex": {"Stage 4 with the secondary indexes dropped.",
-		"A sequential scan on every query that misses the cache: caching does not save a database that cannot find its rows."},
+// chapterOf is the chapter of the stage with this key ("4", "4-noindex").
+func chapterOf(key string) chapter {
+	id, noIndex := stages.ParseKey(key)
+	st, ok := stages.Find(id)
+	switch {
+	case noIndex && id == stages.NoIndex.Stage:
+		return chapter{stages.NoIndex.Changed, stages.NoIndex.Bottleneck}
+	case ok && !noIndex:
+		return chapter{st.Changed, st.Bottleneck}
+	}
+	return chapter{}
+}
+
+// isBaseline says whether a result is one of stage 0's baselines.
+func isBaseline(x *record.Result) bool { return isBaselineKey(x.Stage) }
+
+func isBaselineKey(key string) bool {
+	st, ok := stages.Find(key)
+	return ok && st.Process == stages.Baselines
+}
+
+// isTalksNoIndex says whether a key is the talk's stage without its index
+// (the talk's last lesson), as opposed to another stage run without it.
+func isTalksNoIndex(key string) bool {
+	id, noIndex := stages.ParseKey(key)
+	return noIndex && id == stages.NoIndex.Stage
 }
 
 // pageNames are how the baselines are named on charts and in tables.
@@ -47,21 +69,26 @@ var pageNames = map[string]string{
 }
 
 // stageOrder is the position of a stage in the talk, for sorting results
-// the way the lab runs them; unknown stages go last, in ID order.
-func stageOrder(id string) int {
-	for i, s := range driver.Stages {
+// the way the lab runs them: the table's order, a stage's no-index variant
+// right after it; unknown stages go last.
+func stageOrder(key string) int {
+	id, noIndex := stages.ParseKey(key)
+	for i, s := range stages.All {
 		if s.ID == id {
-			return i
+			if noIndex {
+				return 2*i + 1
+			}
+			return 2 * i
 		}
 	}
-	return len(driver.Stages)
+	return 2 * len(stages.All)
 }
 
 // talkRPS is the talk's figure for a result: its own tool's, or ab's at
-// stage 4.
-func talkRPS(x *driver.Result) float64 {
-	if x.Stage == "4" && x.Tool == "ab" {
-		return driver.TalkAB
+// the cached stage.
+func talkRPS(x *record.Result) float64 {
+	if x.Tool == "ab" {
+		return stages.TalkFor(x.Key(), "ab")
 	}
 	if x.Tool != BuiltinTool {
 		return 0
@@ -69,33 +96,30 @@ func talkRPS(x *driver.Result) float64 {
 	if x.TalkRPS > 0 {
 		return x.TalkRPS
 	}
-	if st, ok := driver.FindStage(x.Stage); ok {
-		return st.TalkRPS
-	}
-	return 0
+	return stages.TalkFor(x.Key(), "")
 }
 
-// stages returns the main results of the site's stages (not the
+// stageResults returns the main results of the site's stages (not the
 // baselines, not the points of a sweep) measured with tool, in the talk's
 // order.
-func stages(run *driver.Run, tool string) []*driver.Result {
-	var out []*driver.Result
+func stageResults(run *record.Run, tool string) []*record.Result {
+	var out []*record.Result
 	for i := range run.Results {
 		x := &run.Results[i]
-		if x.Tool == tool && x.Page == "" && x.Stage != "0" && !x.Sweep {
+		if x.Tool == tool && x.Page == "" && !isBaseline(x) && !x.Sweep {
 			out = append(out, x)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *driver.Result) int { return stageOrder(a.Stage) - stageOrder(b.Stage) })
+	slices.SortStableFunc(out, func(a, b *record.Result) int { return stageOrder(a.Key()) - stageOrder(b.Key()) })
 	return out
 }
 
 // baselines returns stage 0's results in the order static, dynamic, query.
-func baselines(run *driver.Run) []*driver.Result {
-	var out []*driver.Result
+func baselines(run *record.Run) []*record.Result {
+	var out []*record.Result
 	for _, page := range []string{"static", "dynamic", "query"} {
 		for i := range run.Results {
-			if x := &run.Results[i]; x.Stage == "0" && x.Page == page && x.Tool == BuiltinTool && !x.Sweep {
+			if x := &run.Results[i]; isBaseline(x) && x.Page == page && x.Tool == BuiltinTool && !x.Sweep {
 				out = append(out, x)
 			}
 		}
@@ -104,18 +128,18 @@ func baselines(run *driver.Run) []*driver.Result {
 }
 
 // label names a result on a chart: "1 CGI", or the baseline's page.
-func label(x *driver.Result) string {
+func label(x *record.Result) string {
 	if x.Page != "" {
 		if n, ok := pageNames[x.Page]; ok {
 			return n
 		}
 		return x.Page
 	}
-	return x.Stage + " " + x.Name
+	return x.Key() + " " + x.Name
 }
 
 // spread is the range of a result's repeats (zero with fewer than two).
-func spread(x *driver.Result) (lo, hi float64) {
+func spread(x *record.Result) (lo, hi float64) {
 	var runs []float64
 	for _, v := range x.RPSRuns {
 		if v > 0 {
@@ -130,7 +154,7 @@ func spread(x *driver.Result) (lo, hi float64) {
 
 // mergedHist adds up a result's latency histograms over its repeats: the
 // distribution of every request measured, not an average of percentiles.
-func mergedHist(x *driver.Result) *record.Hist {
+func mergedHist(x *record.Result) *record.Hist {
 	h := record.NewHist()
 	for _, r := range x.Records {
 		h.Merge(r.Results.Latency.Hist)
@@ -143,7 +167,7 @@ func mergedHist(x *driver.Result) *record.Hist {
 
 // caption says where and when a run was taken, under every chart: a chart
 // copied into a slide keeps its provenance.
-func caption(run *driver.Run) string {
+func caption(run *record.Run) string {
 	m := run.Machine
 	parts := []string{m.Hostname}
 	machine := m.CPUModel
@@ -164,7 +188,7 @@ func caption(run *driver.Run) string {
 	return strings.Join(nonEmpty(parts), "  ·  ")
 }
 
-func settingsLine(run *driver.Run) string {
+func settingsLine(run *record.Run) string {
 	s := run.Settings
 	load := fmt.Sprintf("%d connections", s.Connections)
 	if s.Rate > 0 {
@@ -231,7 +255,7 @@ func perDay(rps float64) string {
 // warnings are what a reader must know before trusting a result, one
 // sentence each: the records' own warnings (a saturated client, errors),
 // failed verification, and no measurement at all.
-func warnings(x *driver.Result) []string {
+func warnings(x *record.Result) []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(s string) {
@@ -263,14 +287,14 @@ func warnings(x *driver.Result) []string {
 }
 
 // runWarnings are warnings about the run as a whole.
-func runWarnings(run *driver.Run) []string {
+func runWarnings(run *record.Run) []string {
 	var out []string
 	if !run.Complete {
 		out = append(out, "the run is incomplete (interrupted, or a stage failed): only the stages listed were measured")
 	}
 	have := map[string]bool{}
 	for _, x := range run.Results {
-		have[x.Stage] = true
+		have[x.Key()] = true
 	}
 	for _, s := range run.Settings.Stages {
 		if !have[s] {

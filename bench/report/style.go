@@ -16,6 +16,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/scalelab/scalelab/stages"
 )
 
 // Every chart is drawn at the size of a 16:9 slide's content area, with
@@ -43,24 +45,19 @@ var (
 
 func rgb(r, g, b uint8) color.Color { return color.RGBA{R: r, G: g, B: b, A: 0xFF} }
 
-// stageColors gives each stage one colour on every chart, so a reader who
-// learnt "blue is the cache" on one slide reads the next one at a glance.
-// The collapse without the index gets the alarming vermilion.
-var stageColors = map[string]color.Color{
-	"0":         okabeBlack,
-	"1":         okabeOrange,
-	"1f":        okabePurple,
-	"2":         okabeSkyBlue,
-	"3":         okabeGreen,
-	"4":         okabeBlue,
-	"4-noindex": okabeVermilion,
-}
-
-// StageColor is the colour of a stage on every chart; stages the lab does
-// not know (a "2-noindex" from scalelab bench) get grey.
-func StageColor(id string) color.Color {
-	if c, ok := stageColors[id]; ok {
-		return c
+// StageColor is the colour of a stage (by key: "4", "4-noindex") on every
+// chart, from the stages' table: one colour per stage, so a reader who
+// learnt "blue is the cache" on one slide reads the next one at a glance,
+// and the collapse without the index in the alarming vermilion. Stages the
+// table does not know (a "2-noindex" from scalelab bench) get grey.
+func StageColor(key string) color.Color {
+	id, noIndex := stages.ParseKey(key)
+	st, ok := stages.Find(id)
+	switch {
+	case isTalksNoIndex(key):
+		return stages.NoIndex.Colour
+	case ok && !noIndex:
+		return st.Colour
 	}
 	return grey
 }

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/stages"
 )
 
 // row is one line of the report's table, computed once for both the HTML
@@ -31,26 +32,26 @@ type row struct {
 
 // rows lists every result of the run: the baselines, then each stage in
 // the talk's order with the lab's own tool first and ab or wrk after.
-func rows(run *driver.Run) []row {
-	var xs []*driver.Result
+func rows(run *record.Run) []row {
+	var xs []*record.Result
 	xs = append(xs, baselines(run)...)
-	xs = append(xs, stages(run, BuiltinTool)...)
-	var foreign []*driver.Result
+	xs = append(xs, stageResults(run, BuiltinTool)...)
+	var foreign []*record.Result
 	for i := range run.Results {
 		x := &run.Results[i]
 		if !slices.Contains(xs, x) && !x.Sweep {
 			foreign = append(foreign, x)
 		}
 	}
-	slices.SortStableFunc(foreign, func(a, b *driver.Result) int { return stageOrder(a.Stage) - stageOrder(b.Stage) })
+	slices.SortStableFunc(foreign, func(a, b *record.Result) int { return stageOrder(a.Stage) - stageOrder(b.Stage) })
 	xs = append(xs, foreign...)
 
 	// A stage's "stage before" is the talk's iteration before it: stages
 	// the talk did not have (FastCGI) are compared with the one they
 	// follow, and never stand between two of the talk's.
-	prev := map[*driver.Result]*driver.Result{}
-	var last *driver.Result
-	for _, x := range stages(run, BuiltinTool) {
+	prev := map[*record.Result]*record.Result{}
+	var last *record.Result
+	for _, x := range stageResults(run, BuiltinTool) {
 		if last != nil {
 			prev[x] = last
 		}
@@ -60,10 +61,10 @@ func rows(run *driver.Run) []row {
 	}
 	var out []row
 	for _, x := range xs {
-		r := row{Stage: x.Stage, Label: longName(x), Tool: x.Tool, RPS: x.RPS, Repeats: len(x.RPSRuns),
+		r := row{Stage: x.Key(), Label: longName(x), Tool: x.Tool, RPS: x.RPS, Repeats: len(x.RPSRuns),
 			P50: x.P50Ms, P99: x.P99Ms, Errors: x.Errors, Verification: verdict(x.Verification), Warnings: warnings(x)}
 		r.Lo, r.Hi = spread(x)
-		if base := run.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 && x.Stage != "0" {
+		if base := run.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 && !isBaseline(x) {
 			r.Speedup = x.RPS / base
 		}
 		if r.Talk = talkRPS(x); r.Talk > 0 {
@@ -142,20 +143,20 @@ func fmtDay(v float64) string {
 
 // indexVerdict says whether the talk's last lesson, the collapse without
 // the index, showed in this run, and if not, the likeliest reason.
-func indexVerdict(run *driver.Run) string {
+func indexVerdict(run *record.Run) string {
 	var with, without float64
-	for _, x := range stages(run, BuiltinTool) {
-		switch x.Stage {
-		case "4":
+	for _, x := range stageResults(run, BuiltinTool) {
+		switch {
+		case x.Stage == stages.NoIndex.Stage && !x.NoIndex:
 			with = x.RPS
-		case "4-noindex":
+		case isTalksNoIndex(x.Key()):
 			without = x.RPS
 		}
 	}
 	if with <= 0 || without <= 0 {
 		return ""
 	}
-	talk := 28.0 / 616
+	talk := stages.TalkFor(stages.Key(stages.NoIndex.Stage, true), "") / stages.TalkFor(stages.NoIndex.Stage, "")
 	r := without / with
 	if r < 0.25 {
 		return fmt.Sprintf("Without its index, stage 4 collapsed to %s of its req/s (the talk: %s): the talk's last lesson reproduced.", pct(r), pct(talk))
@@ -173,12 +174,12 @@ func pct(r float64) string {
 
 // allWarnings are the run's warnings and each result's, each prefixed
 // with what it is about.
-func allWarnings(run *driver.Run, rs []row) []string {
+func allWarnings(run *record.Run, rs []row) []string {
 	out := runWarnings(run)
 	for _, r := range rs {
 		who := r.Label
-		if r.Stage == "0" {
-			who = "stage 0, " + r.Label
+		if isBaselineKey(r.Stage) {
+			who = "stage " + r.Stage + ", " + r.Label
 		}
 		if r.Tool != BuiltinTool {
 			who += " (" + r.Tool + ")"

@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 )
 
 // components are stacked in this order, with these colours (the same
@@ -21,13 +21,13 @@ var components = []struct {
 	short string
 	color color.Color
 }{
-	{driver.CompLoad, "load generator", grey},
-	{driver.CompNginx, "nginx", okabeGreen},
-	{driver.CompApp, "app servers", okabeSkyBlue},
-	{driver.CompHost, "Go server / CGI", okabeOrange},
-	{driver.CompPostgres, "PostgreSQL", okabeBlue},
-	{driver.CompMemcached, "memcached", okabePurple},
-	{driver.CompIdle, "idle", lightGrey},
+	{record.CPUClient, "load generator", grey},
+	{record.CPUNginx, "nginx", okabeGreen},
+	{record.CPUApp, "app servers", okabeSkyBlue},
+	{record.CPUServe, "Go server / CGI", okabeOrange},
+	{record.CPUPostgres, "PostgreSQL", okabeBlue},
+	{record.CPUMemcached, "memcached", okabePurple},
+	{record.CPUIdle, "idle", lightGrey},
 }
 
 type legendEntry struct {
@@ -36,9 +36,9 @@ type legendEntry struct {
 }
 
 // whereSeries are the results that recorded where the CPU went.
-func whereSeries(run *driver.Run) []*driver.Result {
-	var out []*driver.Result
-	for _, x := range append(baselines(run), stages(run, BuiltinTool)...) {
+func whereSeries(run *record.Run) []*record.Result {
+	var out []*record.Result
+	for _, x := range append(baselines(run), stageResults(run, BuiltinTool)...) {
 		if x.Where != nil && len(x.Where.CPUS) > 0 {
 			out = append(out, x)
 		}
@@ -51,13 +51,13 @@ func whereSeries(run *driver.Run) []*driver.Result {
 // component used, idle included, so that a stage that cannot use every
 // core shows it, and stage 1's time in process start-ups, stage 2's one
 // busy core and stage 4's nginx and memcached are seen at a glance.
-func whereFigure(run *driver.Run) figure {
+func whereFigure(run *record.Run) figure {
 	xs := whereSeries(run)
 	p := newPlot("Where the CPU went", "", "share of the machine's processor time (%)")
 	names := make([]string, len(xs))
 	for i, x := range xs {
 		names[i] = strings.Replace(tickName(x), "stage 0\nbaseline", "stage 0", 1)
-		if x.Stage == "0" {
+		if isBaseline(x) {
 			names[i] = "baseline\n" + x.Page
 		}
 	}
@@ -109,13 +109,13 @@ func whereFigure(run *driver.Run) figure {
 
 // whereNote says what the chart's shares are of, and the SQL and cache
 // work per page view that go with them.
-func whereNote(xs []*driver.Result) string {
+func whereNote(xs []*record.Result) string {
 	var parts []string
 	for _, x := range xs {
-		if x.Stage == "0" || x.Where.SQLPerView < 0 {
+		if isBaseline(x) || x.Where.SQLPerView < 0 {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %.2f", x.Stage, x.Where.SQLPerView))
+		parts = append(parts, fmt.Sprintf("%s %.2f", x.Key(), x.Where.SQLPerView))
 	}
 	if len(parts) == 0 {
 		return "Shares of cores × wall time of the measurements, from /proc; CGI programs count through their host's reaped children."
@@ -140,7 +140,7 @@ type costRow struct {
 }
 
 // costRows lists the results that recorded where the time went.
-func costRows(run *driver.Run) []costRow {
+func costRows(run *record.Run) []costRow {
 	var out []costRow
 	for _, x := range whereSeries(run) {
 		w := x.Where
@@ -148,7 +148,7 @@ func costRows(run *driver.Run) []costRow {
 		var total, top float64
 		for k, v := range w.CPUS {
 			total += v
-			if k == driver.CompIdle {
+			if k == record.CPUIdle {
 				continue
 			}
 			r.CPUUs += w.CPUUsPerRequest[k]
@@ -157,7 +157,7 @@ func costRows(run *driver.Run) []costRow {
 			}
 		}
 		if total > 0 {
-			r.Idle = 100 * w.CPUS[driver.CompIdle] / total
+			r.Idle = 100 * w.CPUS[record.CPUIdle] / total
 		}
 		if c := x.Capacity; c != nil {
 			at := ""

@@ -6,21 +6,22 @@ import (
 	"testing"
 
 	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/bench/report"
 )
 
 // A run that recorded where the CPU went gets the stacked chart; one that
 // did not (older records) does not.
 func TestWhereChart(t *testing.T) {
-	run := &driver.Run{Version: driver.RecordVersion, Machine: driver.Machine{Hostname: "h", Cores: 2}}
+	run := &record.Run{Version: record.RunVersion, Machine: record.Machine{Hostname: "h", Cores: 2}}
 	for _, st := range []struct {
 		id   string
 		cpus map[string]float64
 	}{
-		{"1", map[string]float64{driver.CompHost: 12, driver.CompPostgres: 6, driver.CompLoad: 0.5, driver.CompIdle: 1.5}},
-		{"4", map[string]float64{driver.CompNginx: 6, driver.CompMemcached: 2, driver.CompApp: 4, driver.CompLoad: 7, driver.CompIdle: 1}},
+		{"1", map[string]float64{record.CPUServe: 12, record.CPUPostgres: 6, record.CPUClient: 0.5, record.CPUIdle: 1.5}},
+		{"4", map[string]float64{record.CPUNginx: 6, record.CPUMemcached: 2, record.CPUApp: 4, record.CPUClient: 7, record.CPUIdle: 1}},
 	} {
-		run.Results = append(run.Results, driver.Result{Stage: st.id, Name: "s" + st.id, Tool: "scalelab load", RPS: 100, RPSRuns: []float64{100},
+		run.Results = append(run.Results, record.Result{Stage: st.id, Name: "s" + st.id, Tool: "scalelab load", RPS: 100, RPSRuns: []float64{100},
 			DurationS: 10, Where: &driver.Where{CPUS: st.cpus, SQLPerView: 1.5}})
 	}
 	var where *report.Chart

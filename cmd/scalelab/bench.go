@@ -137,7 +137,7 @@ STAGE is ` + stageChoices + `;
 				return err
 			}
 			if o.Fault.Kind != "" {
-				if err := o.Fault.Check(st.ID); err != nil {
+				if err := o.Fault.Check(st); err != nil {
 					return usagef("%v", usageText(err))
 				}
 			}
@@ -149,17 +149,7 @@ STAGE is ` + stageChoices + `;
 				// Time before the fault, the fault, and time to recover.
 				o.Duration = o.Fault.At + o.Fault.For + 20*time.Second
 			}
-			if o.NoIndex {
-				if st.ID != "4" {
-					st.ID += "-noindex"
-					st.Name += ", no index"
-					st.TalkRPS = 0
-					st.Serve = append(st.Serve, "--no-index")
-					st.QueryTimeout = driver.NoIndexQueryTimeout
-				} else {
-					st, _ = driver.FindStage("4-noindex")
-				}
-			}
+			st.NoIndex = o.NoIndex
 			return runDriver(cmd.Context(), g, o, []driver.Stage{st}, cmd.OutOrStdout())
 		},
 	}
@@ -214,7 +204,7 @@ minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 			return o.validate()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDriver(cmd.Context(), g, o, driver.Stages, cmd.OutOrStdout())
+			return runDriver(cmd.Context(), g, o, driver.LabStages(), cmd.OutOrStdout())
 		},
 	}
 	addBenchFlags(cmd, o, 3)

@@ -373,7 +373,7 @@ func TestLabQuick(t *testing.T) {
 	want := []string{"0/static", "0/dynamic", "0/query", "1/", "1f/", "2/", "3/", "4/", "4-noindex/"}
 	var got []string
 	for _, x := range rec.Results {
-		got = append(got, x.Stage+"/"+x.Page)
+		got = append(got, x.Key()+"/"+x.Page)
 		if x.Requests == 0 || x.Errors != 0 || x.Verification != "passed" || x.RPS <= 0 || len(x.Records) == 0 {
 			t.Errorf("stage %s %s: requests %d, errors %d, rps %.0f, verification %q", x.Stage, x.Page, x.Requests, x.Errors, x.RPS, x.Verification)
 		}
@@ -404,9 +404,9 @@ func TestLabQuick(t *testing.T) {
 			t.Errorf("query baseline: %.3f SQL statements per view, want 1", w.SQLPerView)
 		case x.Stage == "0" && x.Page == "static" && w.SQLPerView != 0:
 			t.Errorf("static baseline: %.3f SQL statements per view, want 0", w.SQLPerView)
-		case x.Stage == "1" && w.CPUS[driver.CompHost] < 0.1*x.DurationS:
+		case x.Stage == "1" && w.CPUS[record.CPUServe] < 0.1*x.DurationS:
 			// The CGI programs' time reaches the host through its reaped children.
-			t.Errorf("CGI stage: its host and programs used %.2f CPU-s in %.0f s: the children's time is lost", w.CPUS[driver.CompHost], x.DurationS)
+			t.Errorf("CGI stage: its host and programs used %.2f CPU-s in %.0f s: the children's time is lost", w.CPUS[record.CPUServe], x.DurationS)
 		}
 	}
 	if !rec.Complete || rec.Machine.Cores == 0 || rec.Settings.Users != 300 {

@@ -77,7 +77,7 @@ func claimLab(g *globalOptions, cmd *cobra.Command, args []string) error {
 	if !claiming[top.Name()] {
 		return nil
 	}
-	if top.Name() == "serve" && len(args) > 0 && args[0] == "app" {
+	if top.Name() == "serve" && len(args) > 0 && args[0] == appServerOnly {
 		// One app server of a stage spread over hosts: it reads the lab
 		// that another "serve" holds.
 		return nil

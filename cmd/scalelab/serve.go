@@ -18,6 +18,7 @@ import (
 	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/stages"
 	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/balanced"
 	"github.com/scalelab/scalelab/stages/baseline"
@@ -27,7 +28,10 @@ import (
 )
 
 type serveOptions struct {
-	Stage string
+	// Stage is the stage to serve, unless App is set: one app server of a
+	// stage spread over hosts.
+	Stage stages.Stage
+	App   bool
 	Addr  string
 	// Instances is the number of app servers of stages 3 and 4.
 	Instances int
@@ -54,18 +58,25 @@ type serveOptions struct {
 }
 
 // stageChoices names every stage as a user may type it, for help texts and
-// errors: every one of them lists all six.
-const stageChoices = "0 (baseline), 1 (cgi), 1f (fastcgi), 2 (appserver), 3 (balanced) or 4 (cached)"
+// errors: every one of them lists all of the table's stages.
+var stageChoices = stages.Choices()
 
-// stageNames maps the names a user may type to a stage number.
-var stageNames = map[string]string{
-	"0": "0", "baseline": "0",
-	"1": "1", "cgi": "1",
-	"1f": "1f", "fastcgi": "1f",
-	"2": "2", "appserver": "2",
-	"3": "3", "balanced": "3",
-	"4": "4", "cached": "4",
-	"app": "app",
+// appServerOnly is serve's name for one app server of a stage spread over
+// hosts: not a stage of the talk, a piece of one.
+const appServerOnly = "app"
+
+// stageHelp lists the table's stages for serve's help, each with its
+// paragraph: "  1, cgi        a CGI program run by …".
+func stageHelp() string {
+	var b strings.Builder
+	for _, st := range stages.All {
+		lines := strings.Split(st.Help, "\n")
+		fmt.Fprintf(&b, "  %-13s %s\n", st.ID+", "+st.Alias, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "  %-13s %s\n", "", l)
+		}
+	}
+	return b.String()
 }
 
 func newServeCmd(g *globalOptions) *cobra.Command {
@@ -78,23 +89,7 @@ started. It starts the services the stage needs (and seeds a small dataset if
 the database has none).
 
 Stages:
-  0, baseline   the orders of magnitude: the same 2 KB page as a static file
-                served by nginx, rendered by a Go process (GOMAXPROCS=1), and
-                rendered after one indexed query
-  1, cgi        a CGI program run by a CGI host: a new process, a new database
-                connection and freshly parsed templates for every request
-  1f, fastcgi   nginx passing requests over FastCGI to one long-running Go
-                process (GOMAXPROCS=1, sessions in the database): the talk's
-                other remedy for CGI
-  2, appserver  one long-running process with a connection pool; GOMAXPROCS=1
-                models the talk's GIL (--procs 0 lifts it: Go uses every core)
-  3, balanced   --instances app servers (default: one per core), GOMAXPROCS=1
-                each, behind nginx; sessions in memcached so any instance serves
-                any request (--sessions memory shows why per-process sessions
-                break behind a balancer: users look logged out at random)
-  4, cached     stage 3 plus memcached caching of queries and pages; nginx
-                serves images from disk and anonymous pages from memcached
-
+` + stageHelp() + `
   app           one app server of stage 3 or 4 in the foreground, for a host of
                 a stage spread over machines (see --upstream); --cache for 4
 
@@ -107,11 +102,15 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 			if len(args) != 1 {
 				return usagef("serve takes one stage: %s", stageChoices)
 			}
-			n, ok := stageNames[strings.ToLower(args[0])]
+			if strings.EqualFold(args[0], appServerOnly) {
+				o.App = true
+				return nil
+			}
+			st, ok := stages.Find(args[0])
 			if !ok {
 				return usagef("unknown stage %q: use %s", args[0], stageChoices)
 			}
-			o.Stage = n
+			o.Stage = st
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -134,8 +133,8 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 					}
 				}
 			}
-			if len(o.Upstream) > 0 && o.Stage != "3" && o.Stage != "4" {
-				return usagef("--upstream is for stages 3 and 4")
+			if len(o.Upstream) > 0 && (o.App || o.Stage.Process != stages.Balanced) {
+				return usagef("--upstream is for the stages with app servers behind nginx (%s)", balancedIDs())
 			}
 			return runServe(cmd.Context(), g, o, cmd.OutOrStdout())
 		},
@@ -220,8 +219,18 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		Close(context.Context) error
 	}
 	errc := make(chan error, 1)
-	switch o.Stage {
-	case "1":
+	switch {
+	case o.App:
+		runtime.GOMAXPROCS(max(1, o.Procs))
+		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
+			Images: images, Sessions: o.Sessions, Cache: o.Cache, QueryTimeout: o.QueryTimeout}
+		if err := s.Open(ctx); err != nil {
+			return err
+		}
+		go func() { errc <- s.Serve() }()
+		srv = s
+		fmt.Fprintf(out, "one app server (sessions %s, cache %v), GOMAXPROCS=%d: add it to a stage with --upstream\n", o.Sessions, o.Cache, max(1, o.Procs))
+	case o.Stage.Process == stages.CGIHost:
 		prog, err := cgi.Build(ctx, filepath.Join(g.State, "bin"))
 		if err != nil {
 			return err
@@ -232,8 +241,8 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		}
 		go func() { errc <- h.Serve() }()
 		srv = h
-		fmt.Fprintf(out, "stage 1 (CGI): %s runs once per request\n", prog)
-	case "1f":
+		fmt.Fprintf(out, "stage %s (%s): %s runs once per request\n", o.Stage.ID, o.Stage.Name, prog)
+	case o.Stage.Process == stages.FastCGI:
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("find the scalelab binary: %w", err)
@@ -246,19 +255,9 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 			return err
 		}
 		srv = st
-		fmt.Fprintf(out, "stage 1f (FastCGI): nginx (pid %d) in front of one FastCGI process (pid %d), GOMAXPROCS=1\n",
-			st.Nginx().Process().PID, st.App().PID)
-	case "app":
-		runtime.GOMAXPROCS(max(1, o.Procs))
-		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
-			Images: images, Sessions: o.Sessions, Cache: o.Cache, QueryTimeout: o.QueryTimeout}
-		if err := s.Open(ctx); err != nil {
-			return err
-		}
-		go func() { errc <- s.Serve() }()
-		srv = s
-		fmt.Fprintf(out, "one app server (sessions %s, cache %v), GOMAXPROCS=%d: add it to a stage with --upstream\n", o.Sessions, o.Cache, max(1, o.Procs))
-	case "2":
+		fmt.Fprintf(out, "stage %s (%s): nginx (pid %d) in front of one FastCGI process (pid %d), GOMAXPROCS=1\n",
+			o.Stage.ID, o.Stage.Name, st.Nginx().Process().PID, st.App().PID)
+	case o.Stage.Process == stages.AppServer:
 		procs := o.Procs
 		if procs == 0 {
 			procs = runtime.NumCPU()
@@ -270,8 +269,8 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		}
 		go func() { errc <- s.Serve() }()
 		srv = s
-		fmt.Fprintf(out, "stage 2 (app server): one process, GOMAXPROCS=%d\n", procs)
-	case "0":
+		fmt.Fprintf(out, "stage %s (%s): one process, GOMAXPROCS=%d\n", o.Stage.ID, o.Stage.Name, procs)
+	case o.Stage.Process == stages.Baselines:
 		runtime.GOMAXPROCS(1)
 		port, err := infra.FreePort()
 		if err != nil {
@@ -288,8 +287,8 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		}
 		srv = st
 		u := st.URLs()
-		fmt.Fprintf(out, "stage 0 (baselines): static by nginx %s, dynamic by Go %s, one query %s\n", u[0], u[1], u[2])
-	case "3", "4":
+		fmt.Fprintf(out, "stage %s (baselines): static by nginx %s, dynamic by Go %s, one query %s\n", o.Stage.ID, u[0], u[1], u[2])
+	case o.Stage.Process == stages.Balanced:
 		st, err := newBalanced(g, o, lab, svc, images)
 		if err != nil {
 			return err
@@ -299,7 +298,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		}
 		srv = st
 		fmt.Fprintf(out, "stage %s: nginx (pid %d) in front of %d app servers %v, GOMAXPROCS=1 each\n",
-			o.Stage, st.Nginx().Process().PID, len(st.Addrs), st.Addrs)
+			o.Stage.ID, st.Nginx().Process().PID, len(st.Addrs), st.Addrs)
 	}
 	fmt.Fprintf(out, "serving %s — Ctrl-C stops it\n", srv.URL())
 	if o.ReadyFile != "" {
@@ -336,7 +335,7 @@ func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Se
 	if n == 0 {
 		n = runtime.NumCPU()
 	}
-	name := "stage" + o.Stage
+	name := "stage" + o.Stage.ID
 	st := balanced.Stage{
 		Addr: o.Addr,
 		Dir:  filepath.Join(g.State, name),
@@ -351,7 +350,7 @@ func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Se
 			External: o.Upstream,
 		},
 	}
-	if o.Stage == "3" {
+	if !o.Stage.Cache {
 		return &st, nil
 	}
 	mc, _, _ := strings.Cut(svc.MemcachedServers, ",")
@@ -425,4 +424,15 @@ func appServerCommand(exe string) func(args ...string) *exec.Cmd {
 	return func(args ...string) *exec.Cmd {
 		return exec.Command(exe, append([]string{"appserver"}, args...)...)
 	}
+}
+
+// balancedIDs are the stages with app servers behind nginx ("3, 4").
+func balancedIDs() string {
+	var ids []string
+	for _, st := range stages.All {
+		if st.Process == stages.Balanced {
+			ids = append(ids, st.ID)
+		}
+	}
+	return strings.Join(ids, ", ")
 }

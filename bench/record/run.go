@@ -1,0 +1,282 @@
+package record
+
+import (
+	"fmt"
+	"time"
+)
+
+// A run's record — run.json, written by scalelab lab and bench — is a run
+// of one or more stages, each measured with one or more tools. Its format
+// lives here, beside the load generator's record it embeds, so that the
+// report reads records without linking the code that makes them (the
+// driver, the lab's servers, the database driver).
+//
+// One name for a rate everywhere: requests_per_s, as in a load record.
+
+// RunVersion is the version of run.json's format. ReadRun reads this one
+// and upgrades older ones; a newer one is refused with a clear error.
+//
+//   - 1: the first format (req/s as "rps", CPU components keyed by
+//     sentences, the no-index variant as a "-noindex" suffix of the stage).
+//   - 2: req/s as "requests_per_s" everywhere, CPU components keyed by
+//     short ids (see CPUComponents), the no-index variant as "no_index".
+const RunVersion = 2
+
+// Run is a run of one or more stages: what run.json holds.
+type Run struct {
+	Version  int       `json:"version"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	// Complete is false while the run goes on, and after an interrupted
+	// run: the stages it lists are the ones it finished.
+	Complete bool        `json:"complete"`
+	Machine  Machine     `json:"machine"`
+	Commit   string      `json:"commit"`
+	Settings RunSettings `json:"settings"`
+	Results  []Result    `json:"results"`
+}
+
+// RunSettings are the run's options, as recorded.
+type RunSettings struct {
+	Stages      []string `json:"stages"`
+	Users       int      `json:"users"`
+	Photos      int64    `json:"photos"`
+	Seed        uint64   `json:"seed"`
+	Connections int      `json:"connections,omitempty"`
+	Rate        float64  `json:"rate,omitempty"`
+	DurationS   float64  `json:"duration_s"`
+	WarmupS     float64  `json:"warmup_s"`
+	Repeat      int      `json:"repeat"`
+	Tools       []string `json:"tools,omitempty"`
+	Workload    string   `json:"workload"`
+	// Sweep are the connection counts of a concurrency sweep, if any.
+	Sweep []int `json:"sweep,omitempty"`
+}
+
+// Machine is where the run was taken.
+type Machine struct {
+	Hostname  string `json:"hostname"`
+	CPUModel  string `json:"cpu_model"`
+	Cores     int    `json:"cores"`
+	MemoryMB  int64  `json:"memory_mb"`
+	Kernel    string `json:"kernel"`
+	Go        string `json:"go"`
+	Postgres  string `json:"postgresql"`
+	Nginx     string `json:"nginx"`
+	Memcached string `json:"memcached"`
+}
+
+// Result is one stage measured with one tool.
+type Result struct {
+	// Stage is the stage's id ("0" … "4", "1f"); NoIndex marks the stage
+	// run without its secondary indexes.
+	Stage   string `json:"stage"`
+	NoIndex bool   `json:"no_index,omitempty"`
+	Name    string `json:"name"`
+	// Page is set for the baselines: static, dynamic or query.
+	Page string `json:"page,omitempty"`
+	Tool string `json:"tool"`
+	// Target says what a foreign tool loaded (the built-in tool runs the
+	// photo workload).
+	Target      string  `json:"target,omitempty"`
+	Connections int     `json:"connections,omitempty"`
+	Rate        float64 `json:"rate,omitempty"`
+	// Sweep marks a point of a concurrency sweep, made at Connections
+	// beside the stage's main result; tables and speed-ups use the main
+	// result.
+	Sweep     bool    `json:"sweep,omitempty"`
+	DurationS float64 `json:"duration_s"`
+	Requests  int64   `json:"requests"`
+	Errors    int64   `json:"errors"`
+	// RPS is the median of the repeats' requests per second; RPSRuns are
+	// the repeats themselves (the spread).
+	RPS       float64   `json:"requests_per_s"`
+	RPSRuns   []float64 `json:"requests_per_s_runs"`
+	PageViews float64   `json:"page_views_per_s,omitempty"`
+	P50Ms     float64   `json:"p50_ms"`
+	P90Ms     float64   `json:"p90_ms"`
+	P99Ms     float64   `json:"p99_ms"`
+	P999Ms    float64   `json:"p99_9_ms"`
+	MaxMs     float64   `json:"max_ms"`
+	// ClientCPUS and ServerCPUS are CPU-seconds of the load generator and
+	// of the stage's processes (serve and its children), summed over repeats.
+	ClientCPUS float64 `json:"client_cpu_s"`
+	ServerCPUS float64 `json:"server_cpu_s"`
+	// Capacity is the stage's capacity at the latency goal (--find-capacity).
+	Capacity *Capacity `json:"capacity,omitempty"`
+	// Where says where the CPU went and what a page view cost in queries
+	// and cache operations (built-in tool only).
+	Where *Where `json:"where,omitempty"`
+	// Fault is what an injected fault did (scalelab bench --fault).
+	Fault *FaultReport `json:"fault,omitempty"`
+	// Writes is the check for lost writes over the measured repeats
+	// (built-in tool, with the database known).
+	Writes *WriteCheck `json:"writes,omitempty"`
+	// Verification is "passed", "skipped" or the failure.
+	Verification string `json:"verification"`
+	// TalkRPS is the talk's figure for this stage.
+	TalkRPS float64 `json:"talk_requests_per_s,omitempty"`
+	// Records are the load generator's records (with histograms), one per
+	// repeat; foreign tools have none.
+	Records []*Record `json:"records,omitempty"`
+}
+
+// CPU components: the parts of a stage whose CPU time Where counts, by
+// short stable ids (the report gives them display names).
+const (
+	CPUClient    = "client"    // the load generator
+	CPUNginx     = "nginx"     // nginx's master and workers
+	CPUApp       = "app"       // app servers behind nginx (stages 1f, 3, 4)
+	CPUServe     = "serve"     // the serve process: CGI host and programs, stage 2's app server, stage 0's Go server
+	CPUPostgres  = "postgres"  // postmaster and backends
+	CPUMemcached = "memcached" // memcached
+	CPUIdle      = "idle"      // cores × wall time used by nothing
+)
+
+// CPUComponents are the components in the order charts stack them.
+var CPUComponents = []string{CPUClient, CPUNginx, CPUApp, CPUServe, CPUPostgres, CPUMemcached, CPUIdle}
+
+// Where is what one stage's measurements say about where the time went,
+// summed over the repeats.
+type Where struct {
+	// CPUS is CPU-seconds per component (CPUIdle: cores × wall time not
+	// used by anything).
+	CPUS map[string]float64 `json:"cpu_s"`
+	// CPUUsPerRequest is CPU-microseconds per request per component.
+	CPUUsPerRequest map[string]float64 `json:"cpu_us_per_request"`
+	// SQLPerView is SQL statements per page view (-1: not measured, see Note).
+	SQLPerView float64 `json:"sql_per_view"`
+	// Memcached operations per page view.
+	MCGetsPerView float64 `json:"memcached_gets_per_view"`
+	MCHitsPerView float64 `json:"memcached_hits_per_view"`
+	MCSetsPerView float64 `json:"memcached_sets_per_view"`
+	Note          string  `json:"note,omitempty"`
+}
+
+// FaultReport is what a fault did to a stage, read from the measurement's
+// per-second timeline.
+type FaultReport struct {
+	Kind    string  `json:"kind"`
+	AtS     float64 `json:"at_s"`
+	ForS    float64 `json:"for_s"`
+	DelayMs float64 `json:"delay_ms,omitempty"`
+	// Events are what the injector did and saw, in seconds from the
+	// measurement's start.
+	Events []FaultEvent `json:"events"`
+	// BeforeRPS is the median req/s answered without error in the whole
+	// seconds before the fault; DipRPS the lowest of a whole second from the
+	// fault on.
+	BeforeRPS float64 `json:"before_requests_per_s"`
+	DipRPS    float64 `json:"dip_requests_per_s"`
+	// Errors are the errors (failed requests and 5xx) from the fault on;
+	// WorstP99Ms is the highest per-second p99 from the fault on.
+	Errors     int64   `json:"errors"`
+	WorstP99Ms float64 `json:"worst_p99_ms"`
+	// RecoveredS is how long after the fault ended (the kill, or the
+	// service's return) throughput was back: three whole seconds in a row
+	// with no errors and a mean of at least 80% of BeforeRPS; -1 if it was
+	// not within the run.
+	RecoveredS float64 `json:"recovered_s"`
+}
+
+// FaultEvent is one thing that happened during a fault.
+type FaultEvent struct {
+	T    float64 `json:"t"`
+	What string  `json:"what"`
+}
+
+// WriteCheck is the check for lost writes over the measurements of a stage
+// that posted comments: every comment the site acknowledged must be in the
+// database exactly once and on its photo's page at the next read (so the
+// cache was invalidated); no comment the site refused may be there.
+// Comments that got no answer (the request failed, or the run ended while
+// it was in flight) may or may not have been taken; they are counted, not
+// judged.
+type WriteCheck struct {
+	Posted       int `json:"posted"`
+	Acknowledged int `json:"acknowledged"`
+	Refused      int `json:"refused"`
+	Unanswered   int `json:"unanswered"`
+	// Checked is how many writes were looked up in the database
+	// (acknowledged and refused ones); PagesRead how many photo pages
+	// were read to see the acknowledged comments.
+	Checked   int `json:"checked"`
+	PagesRead int `json:"pages_read"`
+	// Lost, Duplicated, Unexpected (refused yet stored) and NotShown
+	// (stored but missing from its page) are the failures.
+	Lost       int `json:"lost"`
+	Duplicated int `json:"duplicated"`
+	Unexpected int `json:"unexpected"`
+	NotShown   int `json:"not_shown"`
+	// Problems describe the first few failures.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// OK reports whether no write was lost, doubled, wrongly stored or hidden.
+func (c *WriteCheck) OK() bool {
+	return c.Lost == 0 && c.Duplicated == 0 && c.Unexpected == 0 && c.NotShown == 0
+}
+
+func (c *WriteCheck) String() string {
+	s := fmt.Sprintf("%d comments posted: %d acknowledged, %d refused, %d unanswered; %d checked in the database, %d pages read",
+		c.Posted, c.Acknowledged, c.Refused, c.Unanswered, c.Checked, c.PagesRead)
+	if !c.OK() {
+		s += fmt.Sprintf("; LOST %d, DUPLICATED %d, STORED THOUGH REFUSED %d, NOT SHOWN %d", c.Lost, c.Duplicated, c.Unexpected, c.NotShown)
+	}
+	return s
+}
+
+// Problem notes a failure, keeping the first ten.
+func (c *WriteCheck) Problem(format string, args ...any) {
+	if len(c.Problems) < 10 {
+		c.Problems = append(c.Problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// Add sums another measurement's check into c.
+func (c *WriteCheck) Add(o *WriteCheck) {
+	c.Posted += o.Posted
+	c.Acknowledged += o.Acknowledged
+	c.Refused += o.Refused
+	c.Unanswered += o.Unanswered
+	c.Checked += o.Checked
+	c.PagesRead += o.PagesRead
+	c.Lost += o.Lost
+	c.Duplicated += o.Duplicated
+	c.Unexpected += o.Unexpected
+	c.NotShown += o.NotShown
+	for _, p := range o.Problems {
+		c.Problem("%s", p)
+	}
+}
+
+// Trial is one step of a capacity search: a rate and what it did.
+type Trial struct {
+	Rate float64 `json:"rate"`
+	// Achieved is the requests per second actually answered.
+	Achieved float64 `json:"achieved_requests_per_s"`
+	// LatencyMs is the goal's percentile of the latency, measured from each
+	// request's due time (open loop).
+	LatencyMs float64 `json:"latency_ms"`
+	Errors    int64   `json:"errors"`
+	Pass      bool    `json:"pass"`
+	Confirm   bool    `json:"confirm,omitempty"`
+}
+
+// Capacity is a capacity search's answer: the highest rate that met the
+// goal (confirmed by a longer run), and the curve of rate against the
+// percentile.
+type Capacity struct {
+	SLO string `json:"slo"`
+	// Rate is the capacity; zero if even the lowest rate tried failed.
+	Rate float64 `json:"rate"`
+	// AchievedRPS is the requests per second at that rate (more than Rate
+	// with a workload: a page view brings its images).
+	AchievedRPS float64 `json:"achieved_requests_per_s"`
+	// PagesPerDay is Rate × 86,400: "even 40 req/s is 3.4 million pages a day".
+	PagesPerDay float64 `json:"pages_per_day"`
+	// AtLeast says the search stopped going up without ever failing: the
+	// capacity is at least Rate (the load generator's limit, not the server's).
+	AtLeast bool    `json:"at_least,omitempty"`
+	Trials  []Trial `json:"trials"`
+}

@@ -1,0 +1,204 @@
+package record
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/scalelab/scalelab/stages"
+)
+
+// Key names a result's stage in tables, charts and benchmark names: the
+// stage's id, or its no-index variant's ("4-noindex").
+func (x *Result) Key() string { return stages.Key(x.Stage, x.NoIndex) }
+
+// ReadRun reads a run.json. A record of an older version is upgraded as it
+// is read (the committed runs of earlier versions still plot); one of a
+// newer version is an error that says so.
+func ReadRun(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var head struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	switch {
+	case head.Version < 1 || head.Version > RunVersion:
+		return nil, fmt.Errorf("read %s: record version %d, this scalelab reads versions 1 to %d (use the scalelab that wrote it)", path, head.Version, RunVersion)
+	case head.Version < RunVersion:
+		if b, err = upgradeRun(b); err != nil {
+			return nil, fmt.Errorf("read %s: upgrade from version %d: %w", path, head.Version, err)
+		}
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// v1Components are version 1's CPU component keys.
+var v1Components = map[string]string{
+	"load generator": CPUClient,
+	"nginx":          CPUNginx,
+	"app servers":    CPUApp,
+	"serve (CGI host, app server of stage 2, Go of stage 0)": CPUServe,
+	"PostgreSQL": CPUPostgres,
+	"memcached":  CPUMemcached,
+	"idle":       CPUIdle,
+}
+
+// upgradeRun rewrites a version 1 run.json as version 2: the same data
+// under version 2's names.
+func upgradeRun(b []byte) ([]byte, error) {
+	var run map[string]any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber() // keep every number as written
+	if err := d.Decode(&run); err != nil {
+		return nil, err
+	}
+	rename := func(m map[string]any, from, to string) {
+		if v, ok := m[from]; ok && from != to {
+			m[to] = v
+			delete(m, from)
+		}
+	}
+	results, _ := run["results"].([]any)
+	for _, x := range results {
+		res, ok := x.(map[string]any)
+		if !ok {
+			continue
+		}
+		rename(res, "rps", "requests_per_s")
+		rename(res, "rps_runs", "requests_per_s_runs")
+		rename(res, "talk_rps", "talk_requests_per_s")
+		if st, ok := res["stage"].(string); ok {
+			if id, noIndex := stages.ParseKey(st); noIndex {
+				res["stage"], res["no_index"] = id, true
+			}
+		}
+		if w, ok := res["where"].(map[string]any); ok {
+			for _, k := range []string{"cpu_s", "cpu_us_per_request"} {
+				if m, ok := w[k].(map[string]any); ok {
+					for old, id := range v1Components {
+						rename(m, old, id)
+					}
+				}
+			}
+		}
+		if f, ok := res["fault"].(map[string]any); ok {
+			rename(f, "before_rps", "before_requests_per_s")
+			rename(f, "dip_rps", "dip_requests_per_s")
+		}
+		if c, ok := res["capacity"].(map[string]any); ok {
+			rename(c, "achieved_rps", "achieved_requests_per_s")
+			trials, _ := c["trials"].([]any)
+			for _, t := range trials {
+				if t, ok := t.(map[string]any); ok {
+					rename(t, "achieved_rps", "achieved_requests_per_s")
+				}
+			}
+		}
+	}
+	run["version"] = RunVersion
+	return json.Marshal(run)
+}
+
+// Write saves run.json, summary.csv and bench.txt into dir, each
+// atomically: a reader (or a crash) never sees half a file.
+func (r *Run) Write(dir string) error {
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, "run.json"), b); err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, "summary.csv"), r.CSV()); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dir, "bench.txt"), r.BenchFmt())
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		os.Remove(tmp) // a partial file only takes the space others need
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Stage1RPS is the CGI stage's req/s with the same tool, the base of the
+// speed-ups; zero if the run has none.
+func (r *Run) Stage1RPS(tool string) float64 {
+	for _, x := range r.Results {
+		if x.Stage == stages.Base().ID && !x.NoIndex && x.Tool == tool && !x.Sweep {
+			return x.RPS
+		}
+	}
+	return 0
+}
+
+// CSV is summary.csv: one row per result.
+func (r *Run) CSV() []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"stage", "name", "page", "tool", "connections", "rate", "duration_s", "requests", "errors", "requests_per_s", "page_views_per_s",
+		"p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "client_cpu_s", "server_cpu_s", "speedup_over_stage1", "talk_requests_per_s", "talk_speedup", "verification"})
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	for _, x := range r.Results {
+		speed, talk := "", ""
+		if base := r.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 {
+			speed = f(round(x.RPS / base))
+		}
+		if x.TalkRPS > 0 {
+			talk = f(round(x.TalkRPS / stages.Base().Talk))
+		}
+		w.Write([]string{x.Key(), x.Name, x.Page, x.Tool, strconv.Itoa(x.Connections), f(x.Rate), f(x.DurationS), strconv.FormatInt(x.Requests, 10),
+			strconv.FormatInt(x.Errors, 10), f(round(x.RPS)), f(round(x.PageViews)), f(x.P50Ms), f(x.P90Ms), f(x.P99Ms), f(x.P999Ms), f(x.MaxMs),
+			f(round(x.ClientCPUS)), f(round(x.ServerCPUS)), speed, f(x.TalkRPS), talk, x.Verification})
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+func round(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
+
+// BenchFmt is bench.txt: Go benchmark lines, one per result and repeat, so
+// that "benchstat old/bench.txt new/bench.txt" compares two runs.
+func (r *Run) BenchFmt() []byte {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "goos: %s\ngoarch: %s\ncpu: %s\npkg: scalelab/lab\n", runtime.GOOS, runtime.GOARCH, r.Machine.CPUModel)
+	for _, x := range r.Results {
+		name := "Stage" + strings.ReplaceAll(x.Key(), "-", "_") + "_" + strings.ReplaceAll(strings.ReplaceAll(x.Name, " ", ""), ",", "_")
+		if x.Page != "" {
+			name += "_" + x.Page
+		}
+		name += "_" + strings.ReplaceAll(x.Tool, " ", "")
+		if x.Sweep {
+			name += fmt.Sprintf("_c%d", x.Connections)
+		}
+		for _, rps := range x.RPSRuns {
+			if rps <= 0 {
+				continue
+			}
+			n := int64(rps * x.DurationS)
+			fmt.Fprintf(&buf, "Benchmark%s-%d\t%d\t%.0f ns/op\t%.2f req/s\t%.3f p99-ms\n", name, r.Machine.Cores, max(n, 1), 1e9/rps, rps, x.P99Ms)
+		}
+	}
+	return buf.Bytes()
+}
