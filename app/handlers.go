@@ -175,7 +175,7 @@ func (s *Site) dropPages(r *http.Request, id int64) {
 		keys = append(keys, PageKey(base))
 		if u, err := s.cfg.Store.UserByName(ctx, d.OwnerName); err == nil {
 			if _, total, err := s.cfg.Store.UserPhotos(ctx, u, 1); err == nil {
-				for p := 2; p <= (total+data.PageSize-1)/data.PageSize; p++ {
+				for p := 2; p <= data.PageCount(total); p++ {
 					keys = append(keys, PageKey(base+"?page="+strconv.Itoa(p)))
 				}
 			}
@@ -394,7 +394,7 @@ func (s *Site) userPage(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	p.Pages = max(1, (p.Total+data.PageSize-1)/data.PageSize)
+	p.Pages = data.PageCount(p.Total)
 	if n > p.Pages {
 		s.fail(w, r, http.StatusNotFound, "There is no such page.")
 		return

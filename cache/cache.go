@@ -194,7 +194,7 @@ func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body stri
 	if d, err := s.Next.Photo(ctx, photoID); err == nil {
 		_, total, err := s.Next.UserPhotos(ctx, data.User{ID: d.UserID}, 1)
 		if err == nil {
-			for p := 1; p <= max(1, (total+data.PageSize-1)/data.PageSize); p++ {
+			for p := 1; p <= data.PageCount(total); p++ {
 				keys = append(keys, keyUserPhotos(d.UserID, p))
 			}
 		}

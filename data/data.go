@@ -26,6 +26,12 @@ type User struct {
 	CreatedAt    time.Time
 }
 
+// PageCount is the number of pages of a list of total items, PageSize a
+// page: at least one, since an empty list still has its (empty) first
+// page. The site numbers its pages with it, and a cache finds with it every
+// page of a list that a write changed.
+func PageCount(total int) int { return max(1, (total+PageSize-1)/PageSize) }
+
 // Photo is one uploaded photo; Image names its file in the image pool.
 type Photo struct {
 	ID        int64

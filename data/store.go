@@ -22,7 +22,7 @@ type DB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// PageSize is the number of photos on a page of a list.
+// PageSize is the number of photos on a page of a list (see PageCount).
 const PageSize = 20
 
 // PhotoCard is a photo in a list: enough to draw a thumbnail with its
