@@ -35,7 +35,9 @@ type Store interface {
 	UserPhotos(ctx context.Context, u data.User, page int) ([]data.PhotoCard, int, error)
 	TagPhotos(ctx context.Context, tag string, page int) ([]data.PhotoCard, bool, error)
 	Photo(ctx context.Context, id int64) (data.PhotoDetail, error)
-	AddComment(ctx context.Context, photoID, userID int64, body string) (data.Comment, error)
+	// AddComment returns the comment with the photo's owner and their
+	// number of photos: what a cache drops is known without another read.
+	AddComment(ctx context.Context, photoID, userID int64, body string) (data.NewComment, error)
 }
 
 // Sessions is where sessions live: the database (data.Sessions), a

@@ -161,27 +161,19 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// dropPages deletes the cached pages a new comment on photo id changes:
-// the photo's page, the front page (latest comments) and every page of
-// the owner's list (comment counts).
-func (s *Site) dropPages(r *http.Request, id int64) {
+// dropPages deletes the cached pages a new comment changes: the photo's
+// page, the front page (latest comments) and every page of the owner's
+// list (comment counts).
+func (s *Site) dropPages(r *http.Request, c data.NewComment) {
 	if s.cfg.Pages == nil {
 		return
 	}
-	ctx := r.Context()
-	keys := []string{PageKey("/p/" + strconv.FormatInt(id, 10)), PageKey("/")}
-	if d, err := s.cfg.Store.Photo(ctx, id); err == nil {
-		base := "/u/" + d.OwnerName
-		keys = append(keys, PageKey(base))
-		if u, err := s.cfg.Store.UserByName(ctx, d.OwnerName); err == nil {
-			if _, total, err := s.cfg.Store.UserPhotos(ctx, u, 1); err == nil {
-				for p := 2; p <= data.PageCount(total); p++ {
-					keys = append(keys, PageKey(base+"?page="+strconv.Itoa(p)))
-				}
-			}
-		}
+	base := "/u/" + c.Owner.Name
+	keys := []string{PageKey("/p/" + strconv.FormatInt(c.PhotoID, 10)), PageKey("/"), PageKey(base)}
+	for p := 2; p <= data.PageCount(c.OwnerPhotos); p++ {
+		keys = append(keys, PageKey(base+"?page="+strconv.Itoa(p)))
 	}
-	s.cfg.Pages.Delete(ctx, keys...)
+	s.cfg.Pages.Delete(r.Context(), keys...)
 }
 
 func (s *Site) queryTimeout() time.Duration {
@@ -503,11 +495,12 @@ func (s *Site) addComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The author is the session's user, never a form field.
-	if _, err := s.cfg.Store.AddComment(r.Context(), id, viewer.ID, body); err != nil {
+	c, err := s.cfg.Store.AddComment(r.Context(), id, viewer.ID, body)
+	if err != nil {
 		s.failErr(w, r, err)
 		return
 	}
-	s.dropPages(r, id)
+	s.dropPages(r, c)
 	http.Redirect(w, r, "/p/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
 

@@ -184,20 +184,15 @@ func (s *Store) Photo(ctx context.Context, id int64) (data.PhotoDetail, error) {
 
 // AddComment stores the comment, then deletes what it made stale: the
 // photo, the latest comments, and every page of the owner's photo list
-// (their comment counts changed).
-func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body string) (data.Comment, error) {
+// (their comment counts changed), all known from the insert's answer.
+func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body string) (data.NewComment, error) {
 	c, err := s.Next.AddComment(ctx, photoID, userID, body)
 	if err != nil {
 		return c, err
 	}
 	keys := []string{keyPhoto(photoID), keyLatest(app.LatestComments)}
-	if d, err := s.Next.Photo(ctx, photoID); err == nil {
-		_, total, err := s.Next.UserPhotos(ctx, data.User{ID: d.UserID}, 1)
-		if err == nil {
-			for p := 1; p <= data.PageCount(total); p++ {
-				keys = append(keys, keyUserPhotos(d.UserID, p))
-			}
-		}
+	for p := 1; p <= data.PageCount(c.OwnerPhotos); p++ {
+		keys = append(keys, keyUserPhotos(c.Owner.ID, p))
 	}
 	s.delete(keys...)
 	return c, nil

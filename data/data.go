@@ -56,6 +56,19 @@ type Comment struct {
 	CreatedAt time.Time
 }
 
+// NewComment is a comment just stored, with what its insert learned of
+// the photo's owner in the same statement: all a cache needs to find every
+// page and query result the comment changed (the photo, the latest
+// comments, each page of the owner's list) without reading them again.
+type NewComment struct {
+	Comment
+	// Owner is the photo's owner; only ID and Name are filled.
+	Owner User
+	// OwnerPhotos is how many photos the owner has: their list has
+	// PageCount(OwnerPhotos) pages.
+	OwnerPhotos int
+}
+
 // Session is a logged-in browser: the cookie value is ID.
 type Session struct {
 	ID        string
