@@ -57,7 +57,9 @@ type Config struct {
 	// under /static/ and read from disk on every request.
 	Images string
 	// Pages, if set, keeps rendered anonymous pages under PageKey(URI),
-	// where nginx can serve them without asking the app (stage 4).
+	// where nginx can serve them without asking the app (stage 4). The
+	// site never deletes a page: Store must, when a write changes it (a
+	// cache.Store given CommentPageKeys does).
 	Pages PageCache
 	// QueryTimeout is each request's deadline for its store and session
 	// calls together, counted from the request's start: past it the
@@ -81,7 +83,6 @@ var ErrQueryDeadline = errors.New("app: the request's database deadline passed")
 type PageCache interface {
 	Get(ctx context.Context, key string) ([]byte, bool)
 	Set(ctx context.Context, key string, page []byte)
-	Delete(ctx context.Context, keys ...string)
 }
 
 // PageKey is the cache key of the page at a request URI. nginx computes

@@ -161,19 +161,19 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// dropPages deletes the cached pages a new comment changes: the photo's
-// page, the front page (latest comments) and every page of the owner's
-// list (comment counts).
-func (s *Site) dropPages(r *http.Request, c data.NewComment) {
-	if s.cfg.Pages == nil {
-		return
-	}
+// CommentPageKeys returns the page-cache keys of the pages a new comment
+// changes: the photo's page, the front page (latest comments) and every
+// page of the owner's list (comment counts), each in the one spelling
+// cacheable accepts. The site does not delete them itself: the store's
+// cache does, in the same place as the query results it drops (see
+// cache.Store.PageKeys).
+func CommentPageKeys(c data.NewComment) []string {
 	base := "/u/" + c.Owner.Name
 	keys := []string{PageKey("/p/" + strconv.FormatInt(c.PhotoID, 10)), PageKey("/"), PageKey(base)}
 	for p := 2; p <= data.PageCount(c.OwnerPhotos); p++ {
 		keys = append(keys, PageKey(base+"?page="+strconv.Itoa(p)))
 	}
-	s.cfg.Pages.Delete(r.Context(), keys...)
+	return keys
 }
 
 func (s *Site) queryTimeout() time.Duration {
@@ -495,12 +495,10 @@ func (s *Site) addComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The author is the session's user, never a form field.
-	c, err := s.cfg.Store.AddComment(r.Context(), id, viewer.ID, body)
-	if err != nil {
+	if _, err := s.cfg.Store.AddComment(r.Context(), id, viewer.ID, body); err != nil {
 		s.failErr(w, r, err)
 		return
 	}
-	s.dropPages(r, c)
 	http.Redirect(w, r, "/p/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
 

@@ -15,13 +15,20 @@ import (
 	"github.com/scalelab/scalelab/internal/sitetest"
 )
 
+// What the site plugs in, the cache provides.
+var (
+	_ app.Store     = (*cache.Store)(nil)
+	_ app.Sessions  = (*cache.Sessions)(nil)
+	_ app.PageCache = (*cache.Pages)(nil)
+)
+
 // stage4Site serves the site as a stage 4 app server does: the caching
 // store, sessions and pages in memcached.
 func stage4Site(t *testing.T) *sitetest.Client {
 	t.Helper()
 	mc := cache.NewClient(lab.Services.MemcachedServers)
 	site, err := app.New(app.Config{
-		Store:    &cache.Store{Next: &data.Store{DB: lab.Pool}, MC: mc},
+		Store:    &cache.Store{Next: &data.Store{DB: lab.Pool}, MC: mc, PageKeys: app.CommentPageKeys},
 		Sessions: &cache.Sessions{MC: mc},
 		Pages:    &cache.Pages{MC: mc},
 		Images:   lab.Images,

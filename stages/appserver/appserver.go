@@ -130,7 +130,7 @@ func (s *Server) siteConfig() (app.Config, error) {
 		return cfg, fmt.Errorf("appserver: unknown session store %q (db, memory or memcached)", s.Sessions)
 	}
 	if s.Cache {
-		cfg.Store = &cache.Store{Next: cfg.Store, MC: mc}
+		cfg.Store = &cache.Store{Next: cfg.Store, MC: mc, PageKeys: app.CommentPageKeys}
 		cfg.Pages = &cache.Pages{MC: mc}
 	}
 	return cfg, nil
