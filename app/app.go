@@ -61,6 +61,14 @@ type Config struct {
 	// site never deletes a page: Store must, when a write changes it (a
 	// cache.Store given CommentPageKeys does).
 	Pages PageCache
+	// TrustPageMiss says that the site is reached only through stage 4's
+	// nginx, which looks every anonymous GET up in Pages itself before it
+	// passes the request on, and then sets PageMissedHeader (dropping any
+	// copy a client sent). The site renders such a request without asking
+	// Pages again. Unset, the header is ignored. A client that reached the
+	// site directly and forged it would get no more than a session cookie
+	// already gets it: a page rendered afresh.
+	TrustPageMiss bool
 	// QueryTimeout is each request's deadline for its store and session
 	// calls together, counted from the request's start: past it the
 	// request answers 503 instead of waiting on a slow or stuck database.
@@ -84,6 +92,11 @@ type PageCache interface {
 	Get(ctx context.Context, key string) ([]byte, bool)
 	Set(ctx context.Context, key string, page []byte)
 }
+
+// PageMissedHeader is the request header by which stage 4's nginx tells
+// the app that it has just looked the page up in Pages and not found it
+// (or could not reach memcached); see Config.TrustPageMiss.
+const PageMissedHeader = "X-Page-Cache-Missed"
 
 // PageKey is the cache key of the page at a request URI. nginx computes
 // the same key ("page:$request_uri") to look pages up itself.

@@ -129,11 +129,14 @@ func (s *Site) pageCache(next http.Handler) http.Handler {
 			return
 		}
 		key := PageKey(r.RequestURI)
-		if page, ok := s.cfg.Pages.Get(r.Context(), key); ok {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Header().Set("X-Served-By", ServedByAppCache)
-			w.Write(page)
-			return
+		if !s.missedByNginx(r) {
+			if page, ok := s.cfg.Pages.Get(r.Context(), key); ok {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.Header().Set("X-Served-By", ServedByAppCache)
+				// An error here is the client gone: nothing is left to do.
+				_, _ = w.Write(page)
+				return
+			}
 		}
 		w.Header().Set("X-Served-By", ServedByApp)
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
@@ -142,6 +145,12 @@ func (s *Site) pageCache(next http.Handler) http.Handler {
 			s.cfg.Pages.Set(r.Context(), key, rec.body.Bytes())
 		}
 	})
+}
+
+// missedByNginx reports whether the page of r was just looked up in the
+// page cache by stage 4's nginx, which passes it on only after a miss.
+func (s *Site) missedByNginx(r *http.Request) bool {
+	return s.cfg.TrustPageMiss && r.Header.Get(PageMissedHeader) != ""
 }
 
 // recorder passes a response through and keeps a copy of its body.
