@@ -281,7 +281,10 @@ func (s *Sessions) Create(ctx context.Context, id string, u data.User) error {
 	if ttl == 0 {
 		ttl = SessionTTL
 	}
-	b, _ := json.Marshal(sessionValue{u.ID, u.Name, u.DisplayName})
+	b, err := json.Marshal(sessionValue{u.ID, u.Name, u.DisplayName})
+	if err != nil {
+		return fmt.Errorf("create session: encode: %w", err)
+	}
 	if err := s.MC.Set(&memcache.Item{Key: keySession(id), Value: b, Expiration: seconds(ttl)}); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
