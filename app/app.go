@@ -67,7 +67,7 @@ type Config struct {
 	// copy a client sent). The site renders such a request without asking
 	// Pages again. Unset, the header is ignored. A client that reached the
 	// site directly and forged it would get no more than a session cookie
-	// already gets it: a page rendered afresh.
+	// already gets: a page rendered afresh.
 	TrustPageMiss bool
 	// QueryTimeout is each request's deadline for its store and session
 	// calls together, counted from the request's start: past it the
