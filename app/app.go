@@ -35,7 +35,9 @@ type Store interface {
 	UserPhotos(ctx context.Context, u data.User, page int) ([]data.PhotoCard, int, error)
 	TagPhotos(ctx context.Context, tag string, page int) ([]data.PhotoCard, bool, error)
 	Photo(ctx context.Context, id int64) (data.PhotoDetail, error)
-	AddComment(ctx context.Context, photoID, userID int64, body string) (data.Comment, error)
+	// AddComment returns the comment with the photo's owner and their
+	// number of photos: what a cache drops is known without another read.
+	AddComment(ctx context.Context, photoID, userID int64, body string) (data.NewComment, error)
 }
 
 // Sessions is where sessions live: the database (data.Sessions), a
@@ -55,8 +57,18 @@ type Config struct {
 	// under /static/ and read from disk on every request.
 	Images string
 	// Pages, if set, keeps rendered anonymous pages under PageKey(URI),
-	// where nginx can serve them without asking the app (stage 4).
+	// where nginx can serve them without asking the app (stage 4). The
+	// site never deletes a page: Store must, when a write changes it (a
+	// cache.Store given CommentPageKeys does).
 	Pages PageCache
+	// TrustPageMiss says that the site is reached only through stage 4's
+	// nginx, which looks every anonymous GET up in Pages itself before it
+	// passes the request on, and then sets PageMissedHeader (dropping any
+	// copy a client sent). The site renders such a request without asking
+	// Pages again. Unset, the header is ignored. A client that reached the
+	// site directly and forged it would get no more than a session cookie
+	// already gets: a page rendered afresh.
+	TrustPageMiss bool
 	// QueryTimeout is each request's deadline for its store and session
 	// calls together, counted from the request's start: past it the
 	// request answers 503 instead of waiting on a slow or stuck database.
@@ -79,8 +91,12 @@ var ErrQueryDeadline = errors.New("app: the request's database deadline passed")
 type PageCache interface {
 	Get(ctx context.Context, key string) ([]byte, bool)
 	Set(ctx context.Context, key string, page []byte)
-	Delete(ctx context.Context, keys ...string)
 }
+
+// PageMissedHeader is the request header by which stage 4's nginx tells
+// the app that it has just looked the page up in Pages and not found it
+// (or could not reach memcached); see Config.TrustPageMiss.
+const PageMissedHeader = "X-Page-Cache-Missed"
 
 // PageKey is the cache key of the page at a request URI. nginx computes
 // the same key ("page:$request_uri") to look pages up itself.

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -317,4 +318,18 @@ func commentCount(t *testing.T, page string, id int64) int {
 	}
 	n, _ := strconv.Atoi(m[1])
 	return n
+}
+
+// A comment changes the photo's page, the front page and every page of
+// its owner's list, each under the key its one cacheable address has.
+func TestCommentPageKeys(t *testing.T) {
+	c := data.NewComment{Comment: data.Comment{PhotoID: 12}, Owner: data.User{ID: 3, Name: "ann"}, OwnerPhotos: 2*data.PageSize + 1}
+	want := []string{"page:/p/12", "page:/", "page:/u/ann", "page:/u/ann?page=2", "page:/u/ann?page=3"}
+	if got := app.CommentPageKeys(c); !slices.Equal(got, want) {
+		t.Errorf("CommentPageKeys = %q, want %q", got, want)
+	}
+	c.OwnerPhotos = 0
+	if got := app.CommentPageKeys(c); !slices.Equal(got, want[:3]) {
+		t.Errorf("without photos: %q, want %q", got, want[:3])
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log"
 	"net/http"
 	"net/url"
@@ -129,11 +130,14 @@ func (s *Site) pageCache(next http.Handler) http.Handler {
 			return
 		}
 		key := PageKey(r.RequestURI)
-		if page, ok := s.cfg.Pages.Get(r.Context(), key); ok {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Header().Set("X-Served-By", ServedByAppCache)
-			w.Write(page)
-			return
+		if !s.missedByNginx(r) {
+			if page, ok := s.cfg.Pages.Get(r.Context(), key); ok {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.Header().Set("X-Served-By", ServedByAppCache)
+				// An error here is the client gone: nothing is left to do.
+				_, _ = w.Write(page)
+				return
+			}
 		}
 		w.Header().Set("X-Served-By", ServedByApp)
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
@@ -142,6 +146,12 @@ func (s *Site) pageCache(next http.Handler) http.Handler {
 			s.cfg.Pages.Set(r.Context(), key, rec.body.Bytes())
 		}
 	})
+}
+
+// missedByNginx reports whether the page of r was just looked up in the
+// page cache by stage 4's nginx, which passes it on only after a miss.
+func (s *Site) missedByNginx(r *http.Request) bool {
+	return s.cfg.TrustPageMiss && r.Header.Get(PageMissedHeader) != ""
 }
 
 // recorder passes a response through and keeps a copy of its body.
@@ -161,27 +171,19 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// dropPages deletes the cached pages a new comment on photo id changes:
-// the photo's page, the front page (latest comments) and every page of
-// the owner's list (comment counts).
-func (s *Site) dropPages(r *http.Request, id int64) {
-	if s.cfg.Pages == nil {
-		return
+// CommentPageKeys returns the page-cache keys of the pages a new comment
+// changes: the photo's page, the front page (latest comments) and every
+// page of the owner's list (comment counts), each in the one spelling
+// cacheable accepts. The site does not delete them itself: the store's
+// cache does, in the same place as the query results it drops (see
+// cache.Store.PageKeys).
+func CommentPageKeys(c data.NewComment) []string {
+	base := "/u/" + c.Owner.Name
+	keys := []string{PageKey("/p/" + strconv.FormatInt(c.PhotoID, 10)), PageKey("/"), PageKey(base)}
+	for p := 2; p <= data.PageCount(c.OwnerPhotos); p++ {
+		keys = append(keys, PageKey(base+"?page="+strconv.Itoa(p)))
 	}
-	ctx := r.Context()
-	keys := []string{PageKey("/p/" + strconv.FormatInt(id, 10)), PageKey("/")}
-	if d, err := s.cfg.Store.Photo(ctx, id); err == nil {
-		base := "/u/" + d.OwnerName
-		keys = append(keys, PageKey(base))
-		if u, err := s.cfg.Store.UserByName(ctx, d.OwnerName); err == nil {
-			if _, total, err := s.cfg.Store.UserPhotos(ctx, u, 1); err == nil {
-				for p := 2; p <= (total+data.PageSize-1)/data.PageSize; p++ {
-					keys = append(keys, PageKey(base+"?page="+strconv.Itoa(p)))
-				}
-			}
-		}
-	}
-	s.cfg.Pages.Delete(ctx, keys...)
+	return keys
 }
 
 func (s *Site) queryTimeout() time.Duration {
@@ -394,7 +396,7 @@ func (s *Site) userPage(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	p.Pages = max(1, (p.Total+data.PageSize-1)/data.PageSize)
+	p.Pages = data.PageCount(p.Total)
 	if n > p.Pages {
 		s.fail(w, r, http.StatusNotFound, "There is no such page.")
 		return
@@ -507,7 +509,6 @@ func (s *Site) addComment(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	s.dropPages(r, id)
 	http.Redirect(w, r, "/p/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
 
@@ -610,9 +611,10 @@ func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) health(w http.ResponseWriter, r *http.Request) {
+	// The error is logged, never shown: its text names hosts, users and
+	// databases, which are no business of whoever asks.
 	if err := s.cfg.Store.Ping(r.Context()); err != nil {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+		s.failErr(w, r, fmt.Errorf("health check: %w", err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

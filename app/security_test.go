@@ -5,17 +5,22 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/cache"
 	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/internal/sitetest"
 	"github.com/scalelab/scalelab/internal/wait"
 )
@@ -227,5 +232,30 @@ func TestSessionStoresRefuseForgedAndExpired(t *testing.T) {
 				t.Errorf("comment with an expired session: %d, want 401", r.Status)
 			}
 		})
+	}
+}
+
+// A failed health check answers the site's short 503 page: the database's
+// error (its host, user and database names) is logged, never sent.
+func TestHealthShowsNoErrorText(t *testing.T) {
+	port, err := infra.FreePort() // nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := fmt.Sprintf("postgres://secretuser@127.0.0.1:%d/secretdb?sslmode=disable&connect_timeout=2", port)
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	c := serve(t, app.Config{Store: &data.Store{DB: pool}, Sessions: &data.Sessions{DB: pool}})
+	r := c.Get(t, "/healthz")
+	if r.Status != 503 || r.Header.Get("Retry-After") != "1" || !strings.Contains(r.Body, "The site is busy") {
+		t.Errorf("health with the database unreachable: %d, Retry-After %q, body %q", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	for _, secret := range []string{"secretuser", "secretdb", strconv.Itoa(port), "connect"} {
+		if strings.Contains(r.Body, secret) {
+			t.Errorf("the health page shows %q: %s", secret, r.Body)
+		}
 	}
 }

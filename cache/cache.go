@@ -1,13 +1,20 @@
 // Package cache keeps the photo site's data, sessions and rendered pages in
 // memcached: stage 3's shared sessions and stage 4's caching layer.
 //
-// Store wraps any app.Store without either knowing the other (the data
-// package has no idea it is cached; the site has no idea what is): each
-// query's result lives under an explicit key with a TTL, and a write
-// deletes the keys it makes stale. Pages holds whole rendered pages under
-// keys nginx computes itself ("page:" + request URI), so nginx can serve
-// them without reaching Go. When memcached is down every call falls back
-// to the wrapped store: slower, never wrong.
+// Store wraps any store of the site's queries (a Source: app.Store's
+// methods) without either knowing the other: the data package has no idea
+// it is cached, the site has no idea what is, and this package does not
+// import the site. Each query's result lives under an explicit key with a
+// TTL. Pages holds whole rendered pages under keys nginx computes itself
+// ("page:" + request URI), so nginx can serve them without reaching Go.
+//
+// Invalidation happens in one place, Store's writes: a comment deletes the
+// query results and the rendered pages it made stale, all found from what
+// the insert itself returned (the photo's owner and their photo count), so
+// finding them costs no read. Which pages show a comment is the site's to
+// say (its addresses), given to Store as a function (PageKeys). When
+// memcached is down every call falls back to the wrapped store: slower,
+// never wrong.
 package cache
 
 import (
@@ -22,7 +29,6 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/data"
 )
 
@@ -70,20 +76,38 @@ func seconds(d time.Duration) int32 {
 	return int32(max(d, time.Second) / time.Second)
 }
 
-// Store is a caching app.Store in front of another.
-type Store struct {
-	Next app.Store
-	MC   *memcache.Client
-	// TTL of cached query results; zero means QueryTTL.
-	TTL  time.Duration
-	errs warnOnce
+// Source is what Store caches and writes through to: the site's queries
+// (the method set of app.Store, which data.Store implements), declared
+// here so that the cache does not depend on the site.
+type Source interface {
+	Ping(ctx context.Context) error
+	Newest(ctx context.Context) ([]data.PhotoCard, error)
+	LatestComments(ctx context.Context, n int) ([]data.CommentView, error)
+	UserByName(ctx context.Context, name string) (data.User, error)
+	UserWithPassword(ctx context.Context, name string) (data.User, error)
+	UpgradePassword(ctx context.Context, u data.User, hash string) error
+	UserPhotos(ctx context.Context, u data.User, page int) ([]data.PhotoCard, int, error)
+	TagPhotos(ctx context.Context, tag string, page int) ([]data.PhotoCard, bool, error)
+	Photo(ctx context.Context, id int64) (data.PhotoDetail, error)
+	AddComment(ctx context.Context, photoID, userID int64, body string) (data.NewComment, error)
 }
 
-var _ app.Store = (*Store)(nil)
+// Store is a caching Source in front of another.
+type Store struct {
+	Next Source
+	MC   *memcache.Client
+	// TTL of cached query results; zero means QueryTTL.
+	TTL time.Duration
+	// PageKeys, if set, returns the keys of the rendered pages (see Pages)
+	// that a new comment changed: the site knows its addresses, the store
+	// when a comment happens. AddComment deletes them with its own keys.
+	PageKeys func(data.NewComment) []string
+	errs     warnOnce
+}
 
 // Keys of cached query results.
 func keyNewest() string                    { return "q:newest" }
-func keyLatest(n int) string               { return fmt.Sprintf("q:latest:%d", n) }
+func keyLatest() string                    { return "q:latest" }
 func keyUser(name string) string           { return "q:user:" + name }
 func keyUserPhotos(id int64, p int) string { return fmt.Sprintf("q:uphotos:%d:%d", id, p) }
 func keyTag(tag string, p int) string      { return fmt.Sprintf("q:tag:%s:%d", tag, p) }
@@ -103,16 +127,25 @@ func cached[T any](ctx context.Context, s *Store, key string, load func() (T, er
 	if err != nil {
 		return v, err
 	}
-	if b, err := json.Marshal(v); err == nil {
-		ttl := s.TTL
-		if ttl == 0 {
-			ttl = QueryTTL
-		}
-		if err := s.MC.Set(&memcache.Item{Key: key, Value: b, Expiration: seconds(ttl)}); err != nil {
-			s.errs.warn("set "+key, err)
-		}
-	}
+	s.set(key, v)
 	return v, nil
+}
+
+// set stores v under key for the store's TTL. A failure is logged (once)
+// and otherwise ignored: the value is read from the database next time.
+func (s *Store) set(key string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.errs.warn("encode "+key, err)
+		return
+	}
+	ttl := s.TTL
+	if ttl == 0 {
+		ttl = QueryTTL
+	}
+	if err := s.MC.Set(&memcache.Item{Key: key, Value: b, Expiration: seconds(ttl)}); err != nil {
+		s.errs.warn("set "+key, err)
+	}
 }
 
 func (s *Store) Ping(ctx context.Context) error { return s.Next.Ping(ctx) }
@@ -121,8 +154,28 @@ func (s *Store) Newest(ctx context.Context) ([]data.PhotoCard, error) {
 	return cached(ctx, s, keyNewest(), func() ([]data.PhotoCard, error) { return s.Next.Newest(ctx) })
 }
 
+// latest is the cached latest comments with how many were asked for: one
+// key whatever the number, so that a comment knows the key to delete
+// without knowing how many the site shows.
+type latest struct {
+	N        int
+	Comments []data.CommentView
+}
+
 func (s *Store) LatestComments(ctx context.Context, n int) ([]data.CommentView, error) {
-	return cached(ctx, s, keyLatest(n), func() ([]data.CommentView, error) { return s.Next.LatestComments(ctx, n) })
+	load := func() (latest, error) {
+		c, err := s.Next.LatestComments(ctx, n)
+		return latest{n, c}, err
+	}
+	v, err := cached(ctx, s, keyLatest(), load)
+	if err == nil && v.N != n {
+		// Cached for another number: read, and keep, this one.
+		v, err = load()
+		if err == nil {
+			s.set(keyLatest(), v)
+		}
+	}
+	return v.Comments, err
 }
 
 // UserByName caches users without their password hash: a hash in
@@ -183,21 +236,20 @@ func (s *Store) Photo(ctx context.Context, id int64) (data.PhotoDetail, error) {
 }
 
 // AddComment stores the comment, then deletes what it made stale: the
-// photo, the latest comments, and every page of the owner's photo list
-// (their comment counts changed).
-func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body string) (data.Comment, error) {
+// photo, the latest comments, every page of the owner's photo list (their
+// comment counts changed), and the rendered pages that show them
+// (PageKeys). All are known from the insert's answer: no read is needed.
+func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body string) (data.NewComment, error) {
 	c, err := s.Next.AddComment(ctx, photoID, userID, body)
 	if err != nil {
 		return c, err
 	}
-	keys := []string{keyPhoto(photoID), keyLatest(app.LatestComments)}
-	if d, err := s.Next.Photo(ctx, photoID); err == nil {
-		_, total, err := s.Next.UserPhotos(ctx, data.User{ID: d.UserID}, 1)
-		if err == nil {
-			for p := 1; p <= max(1, (total+data.PageSize-1)/data.PageSize); p++ {
-				keys = append(keys, keyUserPhotos(d.UserID, p))
-			}
-		}
+	keys := []string{keyPhoto(c.PhotoID), keyLatest()}
+	for p := 1; p <= data.PageCount(c.OwnerPhotos); p++ {
+		keys = append(keys, keyUserPhotos(c.Owner.ID, p))
+	}
+	if s.PageKeys != nil {
+		keys = append(keys, s.PageKeys(c)...)
 	}
 	s.delete(keys...)
 	return c, nil
@@ -222,8 +274,6 @@ type Sessions struct {
 	TTL time.Duration
 }
 
-var _ app.Sessions = (*Sessions)(nil)
-
 func keySession(id string) string { return "sess:" + id }
 
 func (s *Sessions) Create(ctx context.Context, id string, u data.User) error {
@@ -231,7 +281,10 @@ func (s *Sessions) Create(ctx context.Context, id string, u data.User) error {
 	if ttl == 0 {
 		ttl = SessionTTL
 	}
-	b, _ := json.Marshal(sessionValue{u.ID, u.Name, u.DisplayName})
+	b, err := json.Marshal(sessionValue{u.ID, u.Name, u.DisplayName})
+	if err != nil {
+		return fmt.Errorf("create session: encode: %w", err)
+	}
 	if err := s.MC.Set(&memcache.Item{Key: keySession(id), Value: b, Expiration: seconds(ttl)}); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -268,15 +321,14 @@ func (s *Sessions) Delete(ctx context.Context, id string) error {
 }
 
 // Pages keeps rendered pages in memcached as plain bytes, the form nginx's
-// memcached module sends to the browser as it is.
+// memcached module sends to the browser as it is. It does not invalidate:
+// Store's writes delete the pages they change (Store.PageKeys).
 type Pages struct {
 	MC *memcache.Client
 	// TTL of a page; zero means PageTTL.
 	TTL  time.Duration
 	errs warnOnce
 }
-
-var _ app.PageCache = (*Pages)(nil)
 
 func (p *Pages) Get(_ context.Context, key string) ([]byte, bool) {
 	it, err := p.MC.Get(key)

@@ -26,6 +26,12 @@ type User struct {
 	CreatedAt    time.Time
 }
 
+// PageCount is the number of pages of a list of total items, PageSize a
+// page: at least one, since an empty list still has its (empty) first
+// page. The site numbers its pages with it, and a cache finds with it every
+// page of a list that a write changed.
+func PageCount(total int) int { return max(1, (total+PageSize-1)/PageSize) }
+
 // Photo is one uploaded photo; Image names its file in the image pool.
 type Photo struct {
 	ID        int64
@@ -48,6 +54,19 @@ type Comment struct {
 	UserID    int64
 	Body      string
 	CreatedAt time.Time
+}
+
+// NewComment is a comment just stored, with what its insert learned of
+// the photo's owner in the same statement: all a cache needs to find every
+// page and query result the comment changed (the photo, the latest
+// comments, each page of the owner's list) without reading them again.
+type NewComment struct {
+	Comment
+	// Owner is the photo's owner; only ID and Name are filled.
+	Owner User
+	// OwnerPhotos is how many photos the owner has: their list has
+	// PageCount(OwnerPhotos) pages.
+	OwnerPhotos int
 }
 
 // Session is a logged-in browser: the cookie value is ID.

@@ -149,3 +149,13 @@ func TestImagePool(t *testing.T) {
 		t.Errorf("the pool is not deterministic: image 5 differs")
 	}
 }
+
+func TestPageCount(t *testing.T) {
+	for _, tc := range []struct{ total, pages int }{
+		{0, 1}, {1, 1}, {data.PageSize, 1}, {data.PageSize + 1, 2}, {2 * data.PageSize, 2}, {2*data.PageSize + 1, 3},
+	} {
+		if got := data.PageCount(tc.total); got != tc.pages {
+			t.Errorf("PageCount(%d) = %d, want %d", tc.total, got, tc.pages)
+		}
+	}
+}

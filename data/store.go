@@ -22,7 +22,7 @@ type DB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// PageSize is the number of photos on a page of a list.
+// PageSize is the number of photos on a page of a list (see PageCount).
 const PageSize = 20
 
 // PhotoCard is a photo in a list: enough to draw a thumbnail with its
@@ -238,19 +238,27 @@ func (s *Store) Photo(ctx context.Context, id int64) (PhotoDetail, error) {
 	return d, nil
 }
 
-// AddComment stores a comment by userID on a photo. ErrNotFound if the
-// photo does not exist.
-func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body string) (Comment, error) {
-	c := Comment{PhotoID: photoID, UserID: userID, Body: body}
-	err := s.DB.QueryRow(ctx, `INSERT INTO comments (photo_id, user_id, body)
-		SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM photos WHERE id = $1) RETURNING id, created_at`,
-		photoID, userID, body).Scan(&c.ID, &c.CreatedAt)
+// AddComment stores a comment by userID on a photo, and returns it with
+// the photo's owner and their number of photos, read by the same statement
+// that inserts it. ErrNotFound if the photo does not exist.
+func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body string) (NewComment, error) {
+	c := NewComment{Comment: Comment{PhotoID: photoID, UserID: userID, Body: body}}
+	err := s.DB.QueryRow(ctx, `WITH photo AS (
+			SELECT p.id, u.id AS owner_id, u.name AS owner_name,
+				(SELECT count(*) FROM photos o WHERE o.user_id = p.user_id)::int AS owner_photos
+			FROM photos p JOIN users u ON u.id = p.user_id WHERE p.id = $1
+		), added AS (
+			INSERT INTO comments (photo_id, user_id, body) SELECT id, $2, $3 FROM photo RETURNING id, created_at
+		)
+		SELECT added.id, added.created_at, photo.owner_id, photo.owner_name, photo.owner_photos FROM added, photo`,
+		photoID, userID, body).Scan(&c.ID, &c.CreatedAt, &c.Owner.ID, &c.Owner.Name, &c.OwnerPhotos)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}
 	if err != nil {
 		return c, fmt.Errorf("add comment to photo %d: %w", photoID, err)
 	}
+	c.CreatedAt = c.CreatedAt.UTC()
 	return c, nil
 }
 

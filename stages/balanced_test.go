@@ -280,6 +280,75 @@ func TestStage4ServesFromMemcachedAndInvalidates(t *testing.T) {
 	}
 }
 
+// memcachedCommand sends one command to memcached and returns its answer:
+// the lines up to END, or the one line of a command without a list.
+func memcachedCommand(t *testing.T, addr, command string) []string {
+	t.Helper()
+	c, err := infra.DialMemcached(addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := fmt.Fprint(c, command+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(c)
+	for sc.Scan() && sc.Text() != "END" {
+		lines = append(lines, sc.Text())
+		if !strings.HasPrefix(sc.Text(), "PREFIX ") && !strings.HasPrefix(sc.Text(), "STAT ") {
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+// pageGets is how many times memcached was asked for a page (a key
+// "page:…"), from its per-prefix statistics ("stats detail on" first).
+func pageGets(t *testing.T, addr string) int {
+	t.Helper()
+	for _, l := range memcachedCommand(t, addr, "stats detail dump") {
+		// PREFIX page get 3 hit 1 set 2 del 0
+		if f := strings.Fields(l); len(f) >= 4 && f[1] == "page" && f[2] == "get" {
+			n, err := strconv.Atoi(f[3])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	return 0
+}
+
+// nginx looks an anonymous page up in memcached, and only after a miss
+// passes it to the app, saying so: the app renders it without asking
+// memcached again. A miss costs one get, as a hit does.
+func TestStage4AsksMemcachedOncePerPage(t *testing.T) {
+	mc := lab.Services.MemcachedServers
+	four := startStage4(t, mc)
+	if got := memcachedCommand(t, mc, "stats detail on"); len(got) != 1 || got[0] != "OK" {
+		t.Fatalf("stats detail on: %q", got)
+	}
+	t.Cleanup(func() { memcachedCommand(t, mc, "stats detail off") })
+	const u = "/p/77"
+	if got := memcachedCommand(t, mc, "delete page:"+u); len(got) != 1 || (got[0] != "DELETED" && got[0] != "NOT_FOUND") {
+		t.Fatalf("delete: %q", got)
+	}
+	for i, want := range []string{"app-rendered", "nginx-memcached"} {
+		before := pageGets(t, mc)
+		r := sitetest.NewClient(four.Base).Get(t, u)
+		if r.Status != 200 || r.Header.Get("X-Served-By") != want {
+			t.Fatalf("request %d of %s: %d, served by %q, want 200 by %s", i+1, u, r.Status, r.Header.Get("X-Served-By"), want)
+		}
+		if n := pageGets(t, mc) - before; n != 1 {
+			t.Errorf("request %d of %s (served by %s) asked memcached for a page %d times, want once", i+1, u, want, n)
+		}
+	}
+}
+
 func TestStage4WithoutMemcached(t *testing.T) {
 	dir, err := infratest.StateDir("scalelab-mc-")
 	if err != nil {

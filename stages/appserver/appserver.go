@@ -44,6 +44,9 @@ type Server struct {
 	// Cache puts the caching layer in front of the database and keeps
 	// rendered pages in memcached (stage 4).
 	Cache bool
+	// TrustPageMiss is app.Config's: the server is reached only through
+	// stage 4's nginx, and trusts its mark of a page it already missed.
+	TrustPageMiss bool
 	// MemcachedServers is the memcached list for Sessions "memcached" and Cache.
 	MemcachedServers string
 	// FastCGI speaks FastCGI instead of HTTP on Addr, for nginx's
@@ -130,8 +133,9 @@ func (s *Server) siteConfig() (app.Config, error) {
 		return cfg, fmt.Errorf("appserver: unknown session store %q (db, memory or memcached)", s.Sessions)
 	}
 	if s.Cache {
-		cfg.Store = &cache.Store{Next: cfg.Store, MC: mc}
+		cfg.Store = &cache.Store{Next: cfg.Store, MC: mc, PageKeys: app.CommentPageKeys}
 		cfg.Pages = &cache.Pages{MC: mc}
+		cfg.TrustPageMiss = s.TrustPageMiss
 	}
 	return cfg, nil
 }

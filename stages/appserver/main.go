@@ -22,6 +22,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&s.Images, "images", "", "image pool folder")
 	fs.StringVar(&s.Sessions, "sessions", "db", "session store: db, memory or memcached")
 	fs.BoolVar(&s.Cache, "cache", false, "cache queries and pages in memcached")
+	fs.BoolVar(&s.TrustPageMiss, "trust-page-miss", false, "with --cache, behind stage 4's nginx only: do not look up again a page nginx marks as missed ("+app.PageMissedHeader+")")
 	fs.BoolVar(&s.FastCGI, "fastcgi", false, "speak FastCGI instead of HTTP (behind nginx's fastcgi_pass)")
 	fs.IntVar(&s.PoolSize, "pool", 0, "database connections (0: 8)")
 	fs.DurationVar(&s.QueryTimeout, "query-timeout", app.DefaultQueryTimeout, "each request's database deadline (503 past it)")

@@ -49,10 +49,15 @@ func New(st balanced.Stage, memcached string) (*balanced.Stage, error) {
 	}
 	images, err := filepath.Abs(st.Images)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stage 4: image pool: %w", err)
 	}
-	staticAbs, _ := filepath.Abs(static)
-	st.Args = append(st.Args, "--cache", "--sessions", "memcached")
+	staticAbs, err := filepath.Abs(static)
+	if err != nil {
+		return nil, fmt.Errorf("stage 4: %w", err)
+	}
+	// The app servers are reached only through this nginx, which marks a
+	// request it already looked up in memcached: they trust the mark.
+	st.Args = append(st.Args, "--cache", "--sessions", "memcached", "--trust-page-miss")
 	st.Template = Template
 	st.Vars = Vars(memcached, images, staticAbs)
 	return &st, nil
