@@ -1,4 +1,4 @@
-// Package scripts holds the shell scripts of make deps and of measuring;
+// Package scripts holds the shell scripts of make deps and make test-busy;
 // its test runs deps.sh against stand-ins for apt-get and PostgreSQL's
 // cluster tools, which a test must not run for real (they change the
 // machine).

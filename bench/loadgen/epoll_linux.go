@@ -43,7 +43,7 @@ const epollAvailable = true
 //
 // One loop uses at most one core. On a 2-core machine that shares its cores
 // with the server under test, two loops did worse than one
-// (shared/MEASUREMENTS.md), so there is no option for more.
+// (docs/load-generator.md), so there is no option for more.
 
 // Connection states.
 const (

@@ -15,7 +15,7 @@
 // goroutine owns an epoll instance and non-blocking sockets, reading only
 // ready sockets and allocating nothing per request: the design of wrk (and
 // wrk2 for the open loop), and the only one measured on a 2-core machine to
-// match wrk's throughput per CPU second (see shared/MEASUREMENTS.md).
+// match wrk's throughput per CPU second (see docs/load-generator.md).
 // Everything else (no keep-alive, other systems, Options.Portable) runs on
 // a goroutine per connection over net.Conn with the same lean parser.
 //

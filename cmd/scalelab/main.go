@@ -28,7 +28,7 @@ func main() {
 	os.Exit(exitCode(err))
 }
 
-// exitCode maps an error to the exit codes of DESIGN.md: 0 on success, 2 on bad
+// exitCode maps an error to the README's exit codes: 0 on success, 2 on bad
 // usage, 1 on a failed run. It prints the error as one line.
 func exitCode(err error) int {
 	if err == nil {
