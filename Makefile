@@ -67,7 +67,7 @@ stage-0 stage-1 stage-1f stage-2 stage-3 stage-4: deps build
 	$(BIN) bench $(subst stage-,,$@) --state $(STATE) $(LABFLAGS)
 
 # Each fault under load on the stage that shows it best, one run folder each
-# with its fault chart (see "When a piece fails" in the README).
+# with its fault chart (see "When a piece fails" in docs/measuring.md).
 faults: deps build
 	$(BIN) bench 3 --fault kill-instance --state $(STATE) $(LABFLAGS)
 	$(BIN) bench 4 --fault memcached-down --state $(STATE) $(LABFLAGS)

@@ -86,7 +86,7 @@ func threadCPU(t *testing.T, f func()) time.Duration {
 }
 
 // BenchmarkCheckPassword measures what one login's password check costs
-// in each scheme (the figure in the README).
+// in each scheme (the figure in docs/security.md).
 func BenchmarkCheckPassword(b *testing.B) {
 	bc, _ := data.HashPassword("pw-user000001")
 	for _, s := range []struct{ name, stored string }{
