@@ -41,7 +41,7 @@ var FaultKinds = map[string]func(stages.Stage) bool{
 	// An app server is killed (SIGKILL); the stage restarts it.
 	"kill-instance": func(st stages.Stage) bool { return st.Process == stages.FastCGI || st.Process == stages.Balanced },
 	// memcached stops, then starts again, empty, on its address.
-	"memcached-down": func(st stages.Stage) bool { return st.Sessions == stages.SessionsMemcached || st.Cache },
+	"memcached-down": usesMemcached,
 	// PostgreSQL stops ("fast" shutdown), then starts again.
 	"db-restart": sitePagesOnDatabase,
 	// Every round trip to PostgreSQL takes Delay longer (a proxy on the
