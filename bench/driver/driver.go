@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -85,93 +84,6 @@ func FindStage(s string) (Stage, bool) {
 	return Stage{Stage: st}, ok
 }
 
-// Options say how to measure.
-type Options struct {
-	// Exe is the scalelab binary; its "serve" command runs each stage.
-	Exe string
-	// State is the lab's state folder; Lab its services.
-	State string
-	Lab   *infra.Lab
-	// Users and Seed are the dataset's size and seed; the database is
-	// seeded again when it holds another.
-	Users int
-	Seed  uint64
-	// Connections (closed loop) or Rate (open loop, requests/s).
-	Connections int
-	Rate        float64
-	// Duration of each measurement, Warmup before the first, Repeat
-	// measurements per stage (the median is reported).
-	Duration, Warmup time.Duration
-	Repeat           int
-	// Tools are foreign load tools to also run ("ab", "wrk").
-	Tools []string
-	// Results is the folder under which the run's folder is made.
-	Results string
-	// Stdout gets the table as it goes and progress messages.
-	Stdout io.Writer
-	// SkipVerify measures without verifying first (--no-verify).
-	SkipVerify bool
-	// Capacity, if set, also searches each stage's capacity at this latency
-	// goal (open loop) after its measurement; CapacityStep is each trial's
-	// length (zero: 3 s).
-	Capacity     *bench.SLO
-	CapacityStep time.Duration
-	// DatabaseURL and MemcachedServers are the lab's services, read to
-	// count SQL statements and memcached operations per page view.
-	DatabaseURL, MemcachedServers string
-	// Sweep are connection counts at which each stage (not the
-	// baselines) is measured again after its main measurement, closed
-	// loop (--sweep 1,4,16,64,256): throughput against concurrency, where
-	// each stage saturates. Empty: no sweep.
-	Sweep []int
-	// Fault, if set, is injected during the stage's measurement (one
-	// measurement, no sweep or capacity search), and its effect recorded.
-	Fault *Fault
-}
-
-func (o *Options) check() error {
-	if o.Connections < 0 || o.Rate < 0 {
-		return fmt.Errorf("%w: connections and rate must not be negative", bench.ErrUsage)
-	}
-	if o.Connections == 0 && o.Rate == 0 {
-		o.Connections = 32
-	}
-	if o.Duration <= 0 {
-		return fmt.Errorf("%w: duration must be positive", bench.ErrUsage)
-	}
-	if o.Repeat < 1 {
-		o.Repeat = 1
-	}
-	for _, c := range o.Sweep {
-		if c < 1 {
-			return fmt.Errorf("%w: sweep connection counts must be 1 or more, got %d", bench.ErrUsage, c)
-		}
-	}
-	if f := o.Fault; f != nil {
-		if err := f.check(); err != nil {
-			return err
-		}
-		if o.Duration < f.At+f.For+5*time.Second {
-			return fmt.Errorf("%w: a fault at %s for %s needs --duration of at least %s (time to recover)", bench.ErrUsage, f.At, f.For, f.At+f.For+5*time.Second)
-		}
-		if o.Repeat > 1 || len(o.Sweep) > 0 || o.Capacity != nil {
-			return fmt.Errorf("%w: a fault run is one measurement: drop --repeat, --sweep and --find-capacity", bench.ErrUsage)
-		}
-		if o.Lab == nil || (f.Kind == "memcached-down" && o.Lab.MemcachedServers != "") || (f.Kind == "db-restart" && o.Lab.DatabaseURL != "") {
-			return fmt.Errorf("%w: fault %s stops one of the lab's own services, not an external one (unset DATABASE_URL / MEMCACHED_SERVERS)", bench.ErrUsage, f.Kind)
-		}
-	}
-	for _, t := range o.Tools {
-		if t != "ab" && t != "wrk" {
-			return fmt.Errorf("%w: unknown tool %q (ab or wrk)", bench.ErrUsage, t)
-		}
-	}
-	if o.Stdout == nil {
-		o.Stdout = io.Discard
-	}
-	return nil
-}
-
 // ErrVerification is returned when a stage serves wrong pages: it is not
 // measured.
 var ErrVerification = errors.New("verification failed")
@@ -182,7 +94,7 @@ var ErrLostWrites = errors.New("lost writes")
 
 // BenchStage starts one stage, verifies it, measures it and stops it.
 func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset) ([]Result, error) {
-	if err := o.check(); err != nil {
+	if err := o.checkMeasurement(); err != nil {
 		return nil, err
 	}
 	if err := emptyCache(o, st); err != nil {

@@ -59,10 +59,10 @@ func (f *Fault) check() error {
 			kinds = append(kinds, k)
 		}
 		sort.Strings(kinds)
-		return fmt.Errorf("%w: unknown fault %q (%s)", bench.ErrUsage, f.Kind, strings.Join(kinds, ", "))
+		return bench.Usagef("unknown fault %q (%s)", f.Kind, strings.Join(kinds, ", "))
 	}
 	if f.At <= 0 || f.For < 0 || f.Delay < 0 {
-		return fmt.Errorf("%w: --at must be positive, --fault-for and --fault-delay not negative", bench.ErrUsage)
+		return bench.Usagef("--at must be positive, --fault-for and --fault-delay not negative")
 	}
 	if f.For == 0 {
 		f.For = map[string]time.Duration{"memcached-down": 5 * time.Second, "db-restart": time.Second, "slow-db": 5 * time.Second}[f.Kind]
@@ -97,7 +97,7 @@ func (f *Fault) appliesTo(st Stage) error {
 			ids = append(ids, s.ID)
 		}
 	}
-	return fmt.Errorf("%w: fault %s applies to stages %s, not %s", bench.ErrUsage, f.Kind, strings.Join(ids, ", "), st.Key())
+	return bench.Usagef("fault %s applies to stages %s, not %s", f.Kind, strings.Join(ids, ", "), st.Key())
 }
 
 // FaultReport is what a fault did to a stage, FaultEvent one thing that

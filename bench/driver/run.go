@@ -32,7 +32,7 @@ func ReadRun(path string) (*Run, error) { return record.ReadRun(path) }
 // o.Results and returns it. The record is rewritten after every stage, so
 // an interrupted run keeps every stage it finished.
 func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersion string) (string, *Run, error) {
-	if err := o.check(); err != nil {
+	if err := o.Validate(); err != nil {
 		return "", nil, err
 	}
 	started := time.Now().UTC()
