@@ -20,26 +20,17 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	if err := emptyCache(o, st); err != nil {
 		return nil, err
 	}
-	var env []string
-	var proxy *delayProxy
 	if f := o.Fault; f != nil {
 		if err := f.appliesTo(st); err != nil {
 			return nil, err
 		}
-		if f.Kind == "slow-db" {
-			// The stage reaches PostgreSQL through a proxy that can slow
-			// every round trip down.
-			u, err := url.Parse(o.DatabaseURL)
-			if err != nil {
-				return nil, fmt.Errorf("slow-db: database URL: %w", err)
-			}
-			if proxy, err = newDelayProxy(u.Host); err != nil {
-				return nil, err
-			}
-			defer proxy.Close()
-			u.Host = proxy.Addr()
-			env = append(env, "DATABASE_URL="+u.String())
-		}
+	}
+	proxy, env, err := slowDBProxy(o)
+	if err != nil {
+		return nil, err
+	}
+	if proxy != nil {
+		defer proxy.Close()
 	}
 	run, err := startServe(ctx, o, st.serveArgs(), filepath.Join(dir, "stage-"+st.Key()+".log"), env...)
 	if err != nil {
@@ -57,20 +48,54 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 		}
 		verdict = "passed"
 	}
-
-	var results []Result
 	if st.Process == stages.Baselines {
-		for i, page := range []string{"static", "dynamic", "query"} {
-			r, err := measure(ctx, o, st, run, []string{run.urls[i]}, "", ds)
-			if err != nil {
-				return results, err
-			}
-			r.Page, r.Verification = page, verdict
-			results = append(results, r)
-		}
-		return results, nil
+		return measureBaselines(ctx, o, st, run, ds, verdict)
 	}
-	r, err := measure(ctx, o, st, run, []string{run.urls[0]}, "photos", ds)
+	return measureSite(ctx, o, st, run, dir, ds, verdict)
+}
+
+// slowDBProxy is, for a slow-db fault, the proxy through which the stage
+// reaches PostgreSQL (it can slow every round trip down), with the
+// environment that sends the stage there; nothing otherwise.
+func slowDBProxy(o Options) (*delayProxy, []string, error) {
+	if o.Fault == nil || o.Fault.Kind != "slow-db" {
+		return nil, nil, nil
+	}
+	u, err := url.Parse(o.DatabaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("slow-db: database URL: %w", err)
+	}
+	proxy, err := newDelayProxy(u.Host)
+	if err != nil {
+		return nil, nil, err
+	}
+	u.Host = proxy.Addr()
+	return proxy, []string{"DATABASE_URL=" + u.String()}, nil
+}
+
+// baselinePages are stage 0's pages, in the order of its URLs.
+var baselinePages = []string{"static", "dynamic", "query"}
+
+// measureBaselines measures each of stage 0's pages on its own.
+func measureBaselines(ctx context.Context, o Options, st Stage, run *served, ds Dataset, verdict string) ([]Result, error) {
+	var results []Result
+	for i, page := range baselinePages {
+		m := &measurer{o: o, st: st, run: run, targets: []string{run.urls[i]}, ds: ds}
+		r, err := m.measure(ctx)
+		if err != nil {
+			return results, err
+		}
+		r.Page, r.Verification = page, verdict
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// measureSite measures a stage of the photo site: the measurement, its
+// writes' check, then what o asks besides (capacity, sweep, other tools).
+func measureSite(ctx context.Context, o Options, st Stage, run *served, dir string, ds Dataset, verdict string) ([]Result, error) {
+	m := &measurer{o: o, st: st, run: run, targets: run.urls[:1], workload: "photos", ds: ds}
+	r, err := m.measure(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -81,31 +106,49 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	if o.Capacity != nil {
 		c, err := findCapacity(ctx, o, run, ds, r)
 		if err != nil {
-			return append(results, r), fmt.Errorf("capacity of stage %s: %w", st.Key(), err)
+			return []Result{r}, fmt.Errorf("capacity of stage %s: %w", st.Key(), err)
 		}
 		r.Capacity = c
 	}
-	results = append(results, r)
-	for _, c := range o.Sweep {
-		so := o
-		so.Connections, so.Rate = c, 0
-		sr, err := measure(ctx, so, st, run, []string{run.urls[0]}, "photos", ds)
+	results, err := sweep(ctx, m, verdict)
+	results = append([]Result{r}, results...)
+	if err != nil {
+		return results, err
+	}
+	return append(results, foreignTools(ctx, o, st, run, dir, ds, verdict)...), nil
+}
+
+// sweep measures the stage again at each of o.Sweep's connection counts,
+// closed loop.
+func sweep(ctx context.Context, m *measurer, verdict string) ([]Result, error) {
+	var results []Result
+	for _, c := range m.o.Sweep {
+		sm := *m
+		sm.o.Connections, sm.o.Rate = c, 0
+		r, err := sm.measure(ctx)
 		if err != nil {
 			return results, err
 		}
-		sr.Sweep, sr.Verification = true, verdict
-		results = append(results, sr)
+		r.Sweep, r.Verification = true, verdict
+		results = append(results, r)
 	}
+	return results, nil
+}
+
+// foreignTools loads the front page with each of o.Tools; a tool that
+// fails is said on the output and left out, the run goes on.
+func foreignTools(ctx context.Context, o Options, st Stage, run *served, dir string, ds Dataset, verdict string) []Result {
+	var results []Result
 	for _, tool := range o.Tools {
-		fr, err := foreign(ctx, o, tool, run.urls[0]+"/", dir, st, ds)
+		r, err := foreign(ctx, o, tool, run.urls[0]+"/", dir, st, ds)
 		if err != nil {
 			fmt.Fprintf(o.Stdout, "  %s: %v\n", tool, err)
 			continue
 		}
-		fr.Verification = verdict
-		results = append(results, fr)
+		r.Verification = verdict
+		results = append(results, r)
 	}
-	return results, nil
+	return results
 }
 
 // emptyCache flushes memcached before st starts: one stage's cached pages

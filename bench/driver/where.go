@@ -119,6 +119,17 @@ func (w *whereSum) finish() {
 	}
 }
 
+// perRepeat turns the counts summed over n measurements into their mean.
+func (w *whereSum) perRepeat(n int) {
+	if n <= 1 {
+		return
+	}
+	w.SQLPerView /= float64(n)
+	w.MCGetsPerView /= float64(n)
+	w.MCHitsPerView /= float64(n)
+	w.MCSetsPerView /= float64(n)
+}
+
 // idleSeconds reads the machine's idle and iowait time from /proc/stat.
 func idleSeconds() float64 {
 	f, err := os.Open("/proc/stat")
