@@ -119,6 +119,20 @@ func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
 	return rec, nil
 }
 
+// Usagef returns an error in the caller's options: its text is the
+// message alone, for the CLI to print as it is, and it matches ErrUsage.
+func Usagef(format string, args ...any) error { return loadgen.Usagef(format, args...) }
+
+// CheckRate checks an open loop's rate of requests per second (0 for a
+// closed loop): "scalelab load" and the driver take --rate alike, and a
+// NaN or an infinity would otherwise pass every comparison.
+func CheckRate(rate float64) error {
+	if rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
+		return Usagef("--rate must be a finite number of requests per second (0 for a closed loop), got %g", rate)
+	}
+	return nil
+}
+
 // sortedKeys returns a map's keys in order, for stable messages.
 func sortedKeys(m map[string]int64) []string {
 	keys := make([]string, 0, len(m))
@@ -189,8 +203,8 @@ func (opts *LoadOptions) loadgenOptions() (loadgen.Options, error) {
 	switch {
 	case opts.Connections < 0:
 		return lo, loadgen.Usagef("--connections must be at least 1")
-	case opts.Rate < 0 || math.IsNaN(opts.Rate) || math.IsInf(opts.Rate, 0):
-		return lo, loadgen.Usagef("--rate must be a finite number of requests per second (0 for a closed loop), got %g", opts.Rate)
+	case CheckRate(opts.Rate) != nil:
+		return lo, CheckRate(opts.Rate)
 	case opts.Duration < 0:
 		return lo, loadgen.Usagef("--duration must not be negative")
 	case opts.Requests < 0:

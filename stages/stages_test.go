@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/scalelab/scalelab/internal/sitetest"
 	"github.com/scalelab/scalelab/internal/wait"
 	"github.com/scalelab/scalelab/stages/appserver"
@@ -26,7 +28,7 @@ var lab sitetest.Lab
 func TestMain(m *testing.M) {
 	if os.Getenv("SCALELAB_TEST_APPSERVER") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		err := appserver.Main(ctx, os.Args[1:], os.Stdout)
+		err := serveAppServer(ctx, os.Args[1:])
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -35,6 +37,22 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	sitetest.Main(m, &lab)
+}
+
+// serveAppServer is the hidden "scalelab appserver" command: the same
+// flags, the services from the environment as the stages pass them.
+func serveAppServer(ctx context.Context, args []string) error {
+	var p appserver.ProcessFlags
+	fs := pflag.NewFlagSet("appserver", pflag.ContinueOnError)
+	p.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := p.Server(os.Getenv("DATABASE_URL"), os.Getenv("MEMCACHED_SERVERS"))
+	if err != nil {
+		return err
+	}
+	return appserver.Run(ctx, s, os.Stdout)
 }
 
 type stage interface {

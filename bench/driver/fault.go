@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,7 +39,7 @@ var FaultKinds = map[string]func(stages.Stage) bool{
 	// An app server is killed (SIGKILL); the stage restarts it.
 	"kill-instance": func(st stages.Stage) bool { return st.Process == stages.FastCGI || st.Process == stages.Balanced },
 	// memcached stops, then starts again, empty, on its address.
-	"memcached-down": func(st stages.Stage) bool { return st.Sessions == stages.SessionsMemcached || st.Cache },
+	"memcached-down": usesMemcached,
 	// PostgreSQL stops ("fast" shutdown), then starts again.
 	"db-restart": sitePagesOnDatabase,
 	// Every round trip to PostgreSQL takes Delay longer (a proxy on the
@@ -59,10 +57,10 @@ func (f *Fault) check() error {
 			kinds = append(kinds, k)
 		}
 		sort.Strings(kinds)
-		return fmt.Errorf("%w: unknown fault %q (%s)", bench.ErrUsage, f.Kind, strings.Join(kinds, ", "))
+		return bench.Usagef("unknown fault %q (%s)", f.Kind, strings.Join(kinds, ", "))
 	}
 	if f.At <= 0 || f.For < 0 || f.Delay < 0 {
-		return fmt.Errorf("%w: --at must be positive, --fault-for and --fault-delay not negative", bench.ErrUsage)
+		return bench.Usagef("--at must be positive, --fault-for and --fault-delay not negative")
 	}
 	if f.For == 0 {
 		f.For = map[string]time.Duration{"memcached-down": 5 * time.Second, "db-restart": time.Second, "slow-db": 5 * time.Second}[f.Kind]
@@ -97,7 +95,7 @@ func (f *Fault) appliesTo(st Stage) error {
 			ids = append(ids, s.ID)
 		}
 	}
-	return fmt.Errorf("%w: fault %s applies to stages %s, not %s", bench.ErrUsage, f.Kind, strings.Join(ids, ", "), st.Key())
+	return bench.Usagef("fault %s applies to stages %s, not %s", f.Kind, strings.Join(ids, ", "), st.Key())
 }
 
 // FaultReport is what a fault did to a stage, FaultEvent one thing that
@@ -269,98 +267,4 @@ func (in *injector) analyse(rec *record.Record) *FaultReport {
 		}
 	}
 	return r
-}
-
-// delayProxy is a TCP proxy on the loopback in front of PostgreSQL that
-// holds every chunk the client sends for delay before passing it on: each
-// query's round trip takes that much longer, as if the database were slow
-// or far away. Answers pass at once.
-type delayProxy struct {
-	ln     net.Listener
-	target string
-	delay  atomic.Int64 // nanoseconds
-
-	mu    sync.Mutex
-	conns map[net.Conn]bool
-}
-
-func newDelayProxy(target string) (*delayProxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("slow-db proxy: %w", err)
-	}
-	p := &delayProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	go p.serve()
-	return p, nil
-}
-
-// Addr is where the proxy listens.
-func (p *delayProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *delayProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.handle(c)
-	}
-}
-
-func (p *delayProxy) track(c net.Conn, on bool) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conns == nil {
-		return false // closed
-	}
-	if on {
-		p.conns[c] = true
-	} else {
-		delete(p.conns, c)
-	}
-	return true
-}
-
-func (p *delayProxy) handle(c net.Conn) {
-	defer c.Close()
-	s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		return
-	}
-	defer s.Close()
-	if !p.track(c, true) || !p.track(s, true) {
-		return
-	}
-	defer p.track(c, false)
-	defer p.track(s, false)
-	go func() {
-		io.Copy(c, s)
-		c.Close()
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if d := time.Duration(p.delay.Load()); d > 0 {
-				time.Sleep(d)
-			}
-			if _, werr := s.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// Close stops the proxy and its connections.
-func (p *delayProxy) Close() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
 }

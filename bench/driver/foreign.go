@@ -50,7 +50,11 @@ func foreign(ctx context.Context, o Options, tool, url, dir string, st Stage, ds
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("SCALELAB_USERS=%d", ds.Users), fmt.Sprintf("SCALELAB_PHOTOS=%d", ds.Photos))
 	out, err := cmd.CombinedOutput()
-	os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.txt", tool, st.Key())), out, 0o644)
+	// The tool's own output is kept beside the record; the result does
+	// not depend on it, so a failure to keep it is said, not fatal.
+	if werr := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.txt", tool, st.Key())), out, 0o644); werr != nil {
+		fmt.Fprintf(o.Stdout, "  %s: its output is not kept: %v\n", tool, werr)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %v: %s", tool, err, strings.TrimSpace(string(out)))
 	}

@@ -32,7 +32,7 @@ func ReadRun(path string) (*Run, error) { return record.ReadRun(path) }
 // o.Results and returns it. The record is rewritten after every stage, so
 // an interrupted run keeps every stage it finished.
 func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersion string) (string, *Run, error) {
-	if err := o.check(); err != nil {
+	if err := o.Validate(); err != nil {
 		return "", nil, err
 	}
 	started := time.Now().UTC()
@@ -90,25 +90,7 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 		results, err := BenchStage(ctx, o, st, dir, ds)
 		run.Results = append(run.Results, results...)
 		for _, r := range results {
-			printRow(o, run, r)
-			if c := r.Capacity; c != nil {
-				at := ""
-				if c.AtLeast {
-					at = "at least "
-				}
-				fmt.Fprintf(o.Stdout, "  capacity at %s: %s%.0f page views/s (%.0f req/s), %.1f million pages a day\n", c.SLO, at, c.Rate, c.AchievedRPS, c.PagesPerDay/1e6)
-			}
-			if f := r.Fault; f != nil {
-				rec := "did not recover within the run"
-				if f.RecoveredS >= 0 {
-					rec = fmt.Sprintf("recovered %.0f s after it ended", f.RecoveredS)
-				}
-				fmt.Fprintf(o.Stdout, "  fault %s at %.0fs for %.0fs: %.0f req/s before, %.0f at the lowest, %d errors, worst p99 %.0f ms; %s\n",
-					f.Kind, f.AtS, f.ForS, f.BeforeRPS, f.DipRPS, f.Errors, f.WorstP99Ms, rec)
-			}
-			if w := r.Writes; w != nil && !r.Sweep {
-				fmt.Fprintf(o.Stdout, "  writes: %s\n", w)
-			}
+			printResult(o, run, r)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -132,6 +114,30 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 		return dir, run, fmt.Errorf("interrupted: %s keeps the %d results finished", dir, len(run.Results))
 	}
 	return dir, run, errors.Join(append(failed, moved)...)
+}
+
+// printResult prints a result's row of the table, and the lines of its
+// capacity, its fault and its writes' check.
+func printResult(o Options, run *Run, r Result) {
+	printRow(o, run, r)
+	if c := r.Capacity; c != nil {
+		at := ""
+		if c.AtLeast {
+			at = "at least "
+		}
+		fmt.Fprintf(o.Stdout, "  capacity at %s: %s%.0f page views/s (%.0f req/s), %.1f million pages a day\n", c.SLO, at, c.Rate, c.AchievedRPS, c.PagesPerDay/1e6)
+	}
+	if f := r.Fault; f != nil {
+		rec := "did not recover within the run"
+		if f.RecoveredS >= 0 {
+			rec = fmt.Sprintf("recovered %.0f s after it ended", f.RecoveredS)
+		}
+		fmt.Fprintf(o.Stdout, "  fault %s at %.0fs for %.0fs: %.0f req/s before, %.0f at the lowest, %d errors, worst p99 %.0f ms; %s\n",
+			f.Kind, f.AtS, f.ForS, f.BeforeRPS, f.DipRPS, f.Errors, f.WorstP99Ms, rec)
+	}
+	if w := r.Writes; w != nil && !r.Sweep {
+		fmt.Fprintf(o.Stdout, "  writes: %s\n", w)
+	}
 }
 
 func printHeader(o Options) {

@@ -3,7 +3,7 @@ package driver
 import (
 	"bufio"
 	"context"
-	"fmt"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -119,6 +119,17 @@ func (w *whereSum) finish() {
 	}
 }
 
+// perRepeat turns the counts summed over n measurements into their mean.
+func (w *whereSum) perRepeat(n int) {
+	if n <= 1 {
+		return
+	}
+	w.SQLPerView /= float64(n)
+	w.MCGetsPerView /= float64(n)
+	w.MCHitsPerView /= float64(n)
+	w.MCSetsPerView /= float64(n)
+}
+
 // idleSeconds reads the machine's idle and iowait time from /proc/stat.
 func idleSeconds() float64 {
 	f, err := os.Open("/proc/stat")
@@ -168,7 +179,7 @@ func readCounters(ctx context.Context, databaseURL, memcachedServers string) cou
 		if addr = strings.TrimSpace(addr); addr == "" {
 			continue
 		}
-		st, err := memcachedStats(addr)
+		st, err := infra.MemcachedStats(addr)
 		if err != nil {
 			continue
 		}
@@ -197,26 +208,6 @@ func enableStatements(ctx context.Context, databaseURL string) error {
 	return conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_statements").Scan(&n)
 }
 
-func memcachedStats(addr string) (map[string]float64, error) {
-	c, err := infra.DialMemcached(addr, time.Second)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := fmt.Fprint(c, "stats\r\n"); err != nil {
-		return nil, err
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(c)
-	for sc.Scan() && sc.Text() != "END" {
-		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "STAT" {
-			out[f[1]], _ = strconv.ParseFloat(f[2], 64)
-		}
-	}
-	return out, sc.Err()
-}
-
 // addCounts folds the counters' difference over one measurement into w.
 func (w *whereSum) addCounts(before, after counters, views int64) {
 	if views <= 0 {
@@ -236,19 +227,14 @@ func (w *whereSum) addCounts(before, after counters, views int64) {
 	}
 }
 
-// flushMemcached empties every memcached server of the list.
-func flushMemcached(servers string) {
+// flushMemcached empties every memcached server of the list, and says
+// which it could not.
+func flushMemcached(servers string) error {
+	var errs []error
 	for _, addr := range strings.Split(servers, ",") {
-		if addr = strings.TrimSpace(addr); addr == "" {
-			continue
+		if addr = strings.TrimSpace(addr); addr != "" {
+			errs = append(errs, infra.FlushMemcached(addr))
 		}
-		c, err := infra.DialMemcached(addr, time.Second)
-		if err != nil {
-			continue
-		}
-		c.SetDeadline(time.Now().Add(2 * time.Second))
-		fmt.Fprint(c, "flush_all\r\n")
-		bufio.NewReader(c).ReadString('\n')
-		c.Close()
 	}
+	return errors.Join(errs...)
 }

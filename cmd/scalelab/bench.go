@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,88 +17,57 @@ import (
 	"github.com/scalelab/scalelab/data"
 )
 
+// benchOptions are the flags of bench and lab: the driver's options,
+// bound to their flags, and the few that become them.
 type benchOptions struct {
-	Users       int
-	Seed        uint64
-	Connections int
-	Rate        float64
-	Duration    time.Duration
-	Warmup      time.Duration
-	Repeat      int
-	Tools       []string
-	NoIndex     bool
-	NoVerify    bool
-	Out         string
-	Sweep       []int
+	d       driver.Options
+	NoIndex bool
 	// FindCapacity searches each stage's capacity at SLO (open loop).
 	FindCapacity bool
 	SLO          string
-	CapacityStep time.Duration
-	slo          *bench.SLO
 	// Fault is injected during the measurement (bench only).
 	Fault driver.Fault
 }
 
 func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
-	f := cmd.Flags()
-	f.IntVar(&o.Users, "users", data.DefaultUsers, "dataset size in users (the database is seeded again if it holds another)")
-	f.Uint64Var(&o.Seed, "seed", 1, "dataset and workload seed")
-	f.IntVarP(&o.Connections, "connections", "c", 32, "closed loop: concurrent connections")
-	f.Float64Var(&o.Rate, "rate", 0, "open loop: requests per second on a fixed schedule (instead of --connections)")
-	f.DurationVarP(&o.Duration, "duration", "d", 10*time.Second, "length of each measurement")
-	f.DurationVar(&o.Warmup, "warmup", 2*time.Second, "warm-up before measuring (not recorded)")
-	f.IntVar(&o.Repeat, "repeat", repeat, "measurements per stage: the median is reported, the spread recorded")
-	f.StringSliceVar(&o.Tools, "tool", nil, "also load the front page with ab and/or wrk (ab,wrk), parsed into the same record")
-	f.BoolVar(&o.NoVerify, "no-verify", false, "measure without checking the stage's pages against stage 2 first")
-	f.StringVar(&o.Out, "out", "results", "folder under which the run's folder <UTC time>-<host> is made")
+	f, d := cmd.Flags(), &o.d
+	f.IntVar(&d.Users, "users", data.DefaultUsers, "dataset size in users (the database is seeded again if it holds another)")
+	f.Uint64Var(&d.Seed, "seed", 1, "dataset and workload seed")
+	f.IntVarP(&d.Connections, "connections", "c", 32, "closed loop: concurrent connections")
+	f.Float64Var(&d.Rate, "rate", 0, "open loop: requests per second on a fixed schedule (instead of --connections)")
+	f.DurationVarP(&d.Duration, "duration", "d", 10*time.Second, "length of each measurement")
+	f.DurationVar(&d.Warmup, "warmup", 2*time.Second, "warm-up before measuring (not recorded)")
+	f.IntVar(&d.Repeat, "repeat", repeat, "measurements per stage: the median is reported, the spread recorded")
+	f.StringSliceVar(&d.Tools, "tool", nil, "also load the front page with ab and/or wrk (ab,wrk), parsed into the same record")
+	f.BoolVar(&d.SkipVerify, "no-verify", false, "measure without checking the stage's pages against stage 2 first")
+	f.StringVar(&d.Results, "out", "results", "folder under which the run's folder <UTC time>-<host> is made")
 	f.StringVar(&o.SLO, "slo", "p99=100ms", "latency goal of the capacity search: pNN=DURATION")
-	f.DurationVar(&o.CapacityStep, "capacity-step", 3*time.Second, "length of each trial of the capacity search")
-	f.IntSliceVar(&o.Sweep, "sweep", nil, "also measure each stage at these connection counts (e.g. 1,4,16,64,256): throughput against concurrency")
+	f.DurationVar(&d.CapacityStep, "capacity-step", 3*time.Second, "length of each trial of the capacity search")
+	f.IntSliceVar(&d.Sweep, "sweep", nil, "also measure each stage at these connection counts (e.g. 1,4,16,64,256): throughput against concurrency")
 }
 
-func (o *benchOptions) validate() error {
-	switch {
-	case o.Users < 1 || o.Users > data.MaxUsers:
-		return usagef("--users must be between 1 and %d, got %d", data.MaxUsers, o.Users)
-	case math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) || o.Rate < 0:
-		return usagef("--rate must be a finite number of requests per second (0 for a closed loop), got %g", o.Rate)
-	case o.Connections < 1 && o.Rate == 0:
-		return usagef("--connections must be 1 or more, got %d", o.Connections)
-	case o.Duration <= 0:
-		return usagef("--duration must be positive, got %s", o.Duration)
-	case o.Warmup < 0:
-		return usagef("--warmup must not be negative, got %s", o.Warmup)
-	case o.Repeat < 1:
-		return usagef("--repeat must be 1 or more, got %d", o.Repeat)
-	}
-	for _, t := range o.Tools {
-		if t != "ab" && t != "wrk" {
-			return usagef("--tool takes ab or wrk, got %q", t)
-		}
-	}
-	for _, c := range o.Sweep {
-		if c < 1 {
-			return usagef("--sweep takes connection counts of 1 or more, got %d", c)
-		}
-	}
-	if o.Rate > 0 {
-		o.Connections = 0
-	}
-	// Every flag is checked, used or not, so that a typo is found before
-	// a server starts or a dataset is seeded.
+// validate turns the flags into the driver's options and checks them
+// with the driver's own Validate: before the state folder is claimed, and
+// before any server starts or any dataset is seeded.
+func (o *benchOptions) validate(g *globalOptions) error {
+	// The latency goal is parsed whether or not a search uses it: a typo
+	// is found now.
 	slo, err := bench.ParseSLO(o.SLO)
 	if err != nil {
 		return usagef("--slo: %v", usageText(err))
 	}
-	if o.CapacityStep <= 0 {
-		return usagef("--capacity-step must be positive, got %s", o.CapacityStep)
-	}
 	if o.FindCapacity {
-		o.slo = &slo
+		o.d.Capacity = &slo
 	}
-	// An unwritable results folder is found before anything starts.
-	if err := writableFolder(o.Out); err != nil {
-		return &usageError{err}
+	if o.Fault.Kind != "" {
+		o.d.Fault = &o.Fault
+	}
+	// The lab as configured (external services or its own), which a fault
+	// must be able to stop; nothing is started or claimed here.
+	o.d.Lab = newLab(g)
+	o.d.State = g.State
+	if err := o.d.Validate(); err != nil {
+		return usagef("%v", usageText(err))
 	}
 	return nil
 }
@@ -131,24 +98,21 @@ STAGE is ` + stageChoices + `;
 			if !ok {
 				return usagef("unknown stage %q: use %s", args[0], stageChoices)
 			}
-			// Flags are checked here, before the state folder is claimed
-			// (cobra checks arguments before any pre-run hook).
-			if err := o.validate(); err != nil {
-				return err
-			}
 			if o.Fault.Kind != "" {
 				if err := o.Fault.Check(st); err != nil {
 					return usagef("%v", usageText(err))
 				}
+				if !cmd.Flags().Changed("duration") {
+					// Time before the fault, the fault, and time to recover.
+					o.d.Duration = o.Fault.At + o.Fault.For + 20*time.Second
+				}
 			}
-			return nil
+			// Flags are checked here, before the state folder is claimed
+			// (cobra checks arguments before any pre-run hook).
+			return o.validate(g)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, _ := driver.FindStage(args[0])
-			if o.Fault.Kind != "" && !cmd.Flags().Changed("duration") {
-				// Time before the fault, the fault, and time to recover.
-				o.Duration = o.Fault.At + o.Fault.For + 20*time.Second
-			}
 			st.NoIndex = o.NoIndex
 			return runDriver(cmd.Context(), g, o, []driver.Stage{st}, cmd.OutOrStdout())
 		},
@@ -188,20 +152,20 @@ minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 			}
 			if quick {
 				if !cmd.Flags().Changed("users") {
-					o.Users = 2000
+					o.d.Users = 2000
 				}
 				if !cmd.Flags().Changed("duration") {
-					o.Duration = 3 * time.Second
+					o.d.Duration = 3 * time.Second
 				}
 				if !cmd.Flags().Changed("warmup") {
-					o.Warmup = time.Second
+					o.d.Warmup = time.Second
 				}
 				if !cmd.Flags().Changed("repeat") {
-					o.Repeat = 1
+					o.d.Repeat = 1
 				}
 			}
 			// Flags are checked before the state folder is claimed.
-			return o.validate()
+			return o.validate(g)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDriver(cmd.Context(), g, o, driver.LabStages(), cmd.OutOrStdout())
@@ -220,26 +184,19 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 	if err != nil {
 		return fmt.Errorf("find the scalelab binary: %w", err)
 	}
-	lab := newLab(g)
-	svc, started, err := lab.Up(ctx)
+	dopts := o.d
+	svc, started, err := dopts.Lab.Up(ctx)
 	if err != nil {
 		return err
 	}
-	defer lab.Stop(started)
-	ds, dbVersion, err := ensureBenchDataset(ctx, g, svc.DatabaseURL, o, out)
+	defer dopts.Lab.Stop(started)
+	ds, dbVersion, err := ensureBenchDataset(ctx, g, svc.DatabaseURL, dopts, out)
 	if err != nil {
 		return err
 	}
-	dopts := driver.Options{
-		Exe: exe, State: g.State, Lab: lab, Users: ds.Users, Seed: ds.Seed,
-		Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup, Repeat: o.Repeat,
-		Tools: o.Tools, Results: o.Out, Stdout: out, SkipVerify: o.NoVerify,
-		DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
-		Capacity: o.slo, CapacityStep: o.CapacityStep, Sweep: o.Sweep,
-	}
-	if o.Fault.Kind != "" {
-		dopts.Fault = &o.Fault
-	}
+	dopts.Exe, dopts.Stdout = exe, out
+	dopts.Users, dopts.Seed = ds.Users, ds.Seed
+	dopts.DatabaseURL, dopts.MemcachedServers = svc.DatabaseURL, svc.MemcachedServers
 	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
 	if dir != "" {
 		fmt.Fprintf(out, "records: %s/run.json, summary.csv, bench.txt\n", dir)
@@ -258,7 +215,7 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 
 // ensureBenchDataset seeds the database when it does not hold the
 // dataset asked for, and returns what the workload needs.
-func ensureBenchDataset(ctx context.Context, g *globalOptions, url string, o *benchOptions, out io.Writer) (driver.Dataset, string, error) {
+func ensureBenchDataset(ctx context.Context, g *globalOptions, url string, o driver.Options, out io.Writer) (driver.Dataset, string, error) {
 	pool, err := openPool(ctx, url)
 	if err != nil {
 		return driver.Dataset{}, "", err
@@ -285,19 +242,4 @@ func ensureBenchDataset(ctx context.Context, g *globalOptions, url string, o *be
 		return driver.Dataset{}, "", err
 	}
 	return driver.Dataset{Users: meta.Users, Photos: meta.Counts.Photos, Seed: meta.Seed}, "PostgreSQL " + strings.TrimSpace(version), nil
-}
-
-// writableFolder makes dir if needed and checks that a file can be
-// written in it.
-func writableFolder(dir string) error {
-	probe := filepath.Join(dir, ".scalelab-probe")
-	err := os.MkdirAll(dir, 0o755)
-	if err == nil {
-		err = os.WriteFile(probe, []byte("probe\n"), 0o644)
-		os.Remove(probe)
-	}
-	if err != nil {
-		return fmt.Errorf("results folder %s cannot be written (%v): choose another with --out", dir, err)
-	}
-	return nil
 }

@@ -66,6 +66,9 @@ func TestBadFlagsStopBeforeAnyWork(t *testing.T) {
 		{"bench", "2", "--state", state, "--fault", "nope"},
 		{"bench", "2", "--state", state, "--fault", "kill-instance"},
 		{"bench", "2", "--state", state, "--out", "/proc/nope"},
+		{"bench", "2", "--state", state, "--users", "0"},
+		{"bench", "3", "--state", state, "--fault", "kill-instance", "--duration", "5s"},
+		{"bench", "3", "--state", state, "--fault", "kill-instance", "--repeat", "2"},
 		{"lab", "--state", state, "--slo", "p99"},
 		{"lab", "--quick", "--state", state, "--repeat", "0"},
 	} {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/stages"
@@ -35,16 +34,18 @@ type serveOptions struct {
 	Addr  string
 	// Instances is the number of app servers of stages 3 and 4.
 	Instances int
-	// Sessions is where stage 3 keeps sessions: memcached, memory or db.
-	Sessions string
+	// Choices are the app servers' (--sessions, --cache, --query-timeout):
+	// the flags of the hidden appserver command, which serve passes on.
+	// Sessions is where stage 3 keeps them; Cache is for "serve app";
+	// QueryTimeout is each request's database deadline, in every stage's
+	// app processes (503 past it).
+	appserver.Choices
 	// NoIndex runs the stage without the secondary indexes (restored after).
 	NoIndex bool
 	// Upstream lists app servers on other hosts for stages 3 and 4.
 	Upstream []string
 	// AllowRemote permits non-loopback addresses in --addr and --upstream.
 	AllowRemote bool
-	// Cache makes "serve app" cache (for a stage 4 spread over hosts).
-	Cache bool
 	// ReadyFile, if set, receives the stage's URLs as JSON once it serves:
 	// how the driver, which runs serve as a child process, learns them.
 	ReadyFile string
@@ -52,9 +53,6 @@ type serveOptions struct {
 	Procs int
 	// SmallUsers is the dataset seeded when the database has none.
 	SmallUsers int
-	// QueryTimeout is each request's database deadline, in every stage's
-	// app processes (503 past it).
-	QueryTimeout time.Duration
 }
 
 // stageChoices names every stage as a user may type it, for help texts and
@@ -117,14 +115,11 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 			if o.Procs < 0 {
 				return usagef("--procs must be 0 (every core) or more, got %d", o.Procs)
 			}
-			if o.QueryTimeout <= 0 {
-				return usagef("--query-timeout must be positive, got %v", o.QueryTimeout)
+			if err := o.Choices.Check(); err != nil {
+				return &usageError{err}
 			}
 			if o.Instances < 0 {
 				return usagef("--instances must be 1 or more (0: one per core), got %d", o.Instances)
-			}
-			if o.Sessions != "memcached" && o.Sessions != "memory" && o.Sessions != "db" {
-				return usagef("--sessions must be memcached, memory or db, got %q", o.Sessions)
 			}
 			if !o.AllowRemote {
 				for _, a := range append([]string{o.Addr}, o.Upstream...) {
@@ -142,13 +137,11 @@ ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
 	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:8080", "`host:port` to serve on (loopback only)")
 	cmd.Flags().IntVar(&o.Procs, "procs", 1, "GOMAXPROCS of the app server: 1 models the GIL, 0 uses every core")
 	cmd.Flags().IntVar(&o.SmallUsers, "seed-users", 10000, "users to seed when the database holds no dataset")
-	cmd.Flags().DurationVar(&o.QueryTimeout, "query-timeout", app.DefaultQueryTimeout, "each request's database deadline: past it, or with the database down, the request answers 503")
 	cmd.Flags().IntVar(&o.Instances, "instances", 0, "app servers of stages 3 and 4 (0: one per core)")
-	cmd.Flags().StringVar(&o.Sessions, "sessions", "memcached", "where stage 3 keeps sessions: memcached, memory or db")
+	o.Choices.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.NoIndex, "no-index", false, "drop the secondary indexes for this run (restored when it ends)")
 	cmd.Flags().StringSliceVar(&o.Upstream, "upstream", nil, "stages 3 and 4: balance over these app servers (`host:port,...`, started with serve app) instead of starting them")
 	cmd.Flags().BoolVar(&o.AllowRemote, "allow-remote", false, "allow non-loopback addresses in --addr and --upstream (a lab spread over hosts)")
-	cmd.Flags().BoolVar(&o.Cache, "cache", false, "serve app: cache queries and pages in memcached (for stage 4)")
 	cmd.Flags().StringVar(&o.ReadyFile, "ready-file", "", "write the stage's URLs as JSON to this `file` once it serves")
 	cmd.Flags().MarkHidden("ready-file")
 	return cmd
@@ -222,8 +215,13 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 	switch {
 	case o.App:
 		runtime.GOMAXPROCS(max(1, o.Procs))
+		// With --cache it is one app server of a stage 4 spread over hosts,
+		// behind that stage's nginx, and trusts its mark of a page it
+		// already missed as stage 4's own app servers do: a client that
+		// reached it directly and forged the mark gets no more than a page
+		// rendered afresh (see app.Config.TrustPageMiss).
 		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
-			Images: images, Sessions: o.Sessions, Cache: o.Cache, QueryTimeout: o.QueryTimeout}
+			Images: images, Sessions: o.Sessions, Cache: o.Cache, TrustPageMiss: o.Cache, QueryTimeout: o.QueryTimeout}
 		if err := s.Open(ctx); err != nil {
 			return err
 		}
@@ -249,8 +247,9 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		}
 		st := &fastcgi.Stage{Addr: o.Addr, Dir: filepath.Join(g.State, "stage1f"), Images: images, Lab: lab,
 			Command: appServerCommand(exe),
-			Args:    []string{"--query-timeout", o.QueryTimeout.String()},
-			Env:     []string{"DATABASE_URL=" + svc.DatabaseURL}}
+			// Stage 1f keeps its sessions in the database, as stage 1 does.
+			Args: appserver.Choices{Sessions: "db", QueryTimeout: o.QueryTimeout}.Args(),
+			Env:  []string{"DATABASE_URL=" + svc.DatabaseURL}}
 		if err := st.Start(ctx); err != nil {
 			return err
 		}
@@ -342,7 +341,7 @@ func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Se
 		Instances: balanced.Instances{
 			N:        n,
 			Command:  appServerCommand(exe),
-			Args:     []string{"--sessions", o.Sessions, "--query-timeout", o.QueryTimeout.String()},
+			Args:     appServerChoices(o).Args(),
 			Env:      []string{"DATABASE_URL=" + svc.DatabaseURL, "MEMCACHED_SERVERS=" + svc.MemcachedServers},
 			Images:   images,
 			Lab:      lab,
@@ -355,6 +354,15 @@ func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Se
 	}
 	mc, _, _ := strings.Cut(svc.MemcachedServers, ",")
 	return cached.New(st, mc)
+}
+
+// appServerChoices are what stages 3 and 4 pass on to their app servers: the
+// stage decides on the cache (stage 4 adds it), not --cache, which is
+// "serve app"'s.
+func appServerChoices(o *serveOptions) appserver.Choices {
+	c := o.Choices
+	c.Cache = false
+	return c
 }
 
 // dropIndexesForRun drops the secondary indexes and returns the function

@@ -1,0 +1,114 @@
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/scalelab/scalelab/infra"
+)
+
+// served is a running "scalelab serve" child.
+type served struct {
+	cmd  *exec.Cmd
+	pid  int
+	urls []string
+	log  string
+	done chan struct{}
+	// rec is the child's record in lab, removed when it stops.
+	rec *infra.Process
+	lab *infra.Lab
+	// proxy stands between the stage and PostgreSQL for a slow-db fault.
+	proxy *delayProxy
+	// timeout is how long the load waits for one answer.
+	timeout time.Duration
+}
+
+// startServe runs "scalelab serve ARGS" as a child with its output in
+// logPath and waits until it has written its ready file.
+func startServe(ctx context.Context, o Options, args []string, logPath string, env ...string) (*served, error) {
+	port, err := infra.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	ready := logPath + ".ready"
+	os.Remove(ready)
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	full := append(append([]string{"serve"}, args...), "--addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"--state", o.State, "--ready-file", ready, "--seed-users", fmt.Sprint(o.Users))
+	cmd := exec.Command(o.Exe, full...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: a Ctrl-C at the terminal reaches the driver,
+	// which stops the child itself, in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start scalelab serve: %w", err)
+	}
+	s := &served{cmd: cmd, pid: cmd.Process.Pid, log: logPath, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.done) }()
+	// Recorded in the lab, so that "scalelab down" stops it (and it stops
+	// what it started) even if the driver itself is killed.
+	if o.Lab != nil {
+		s.rec, s.lab = infra.Adopt("driver-serve-"+strings.Join(args, "-"), s.pid), o.Lab
+		o.Lab.Record(s.rec)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if b, err := os.ReadFile(ready); err == nil {
+			var r struct {
+				URLs []string `json:"urls"`
+			}
+			if err := json.Unmarshal(b, &r); err == nil && len(r.URLs) > 0 {
+				os.Remove(ready)
+				s.urls = r.URLs
+				return s, nil
+			}
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("scalelab serve %s exited before serving (see %s): %s", strings.Join(args, " "), logPath, tail(logPath))
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("scalelab serve %s did not become ready (see %s)", strings.Join(args, " "), logPath)
+		}
+	}
+}
+
+// stop sends the child the Ctrl-C it expects and waits for it to stop
+// everything it started (rebuilding dropped indexes can take a while).
+func (s *served) stop() {
+	syscall.Kill(s.pid, syscall.SIGINT)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Minute):
+		syscall.Kill(-s.pid, syscall.SIGKILL)
+		<-s.done
+	}
+	if s.lab != nil {
+		s.lab.Forget(s.rec)
+	}
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return strings.Join(lines, " | ")
+}
