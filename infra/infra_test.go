@@ -14,6 +14,7 @@ import (
 
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
+	"github.com/scalelab/scalelab/internal/wait"
 )
 
 func stateDir(t *testing.T) string {
@@ -28,17 +29,10 @@ func stateDir(t *testing.T) string {
 
 func assertNoProcesses(t *testing.T, dir string) {
 	t.Helper()
-	// A process that was just killed may take a moment to be reaped.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		pids := infratest.LabProcesses(dir)
-		if len(pids) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes of the lab in %s still run: %v", dir, pids)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// A process that was just killed may take a moment to be reaped: wait
+	// for it, with a guard against a hang.
+	if !wait.Until(func() bool { return len(infratest.LabProcesses(dir)) == 0 }) {
+		t.Fatalf("processes of the lab in %s still run: %v", dir, infratest.LabProcesses(dir))
 	}
 }
 
@@ -190,12 +184,10 @@ func TestNginxStartReloadStop(t *testing.T) {
 	}
 	var code int
 	var body string
-	for i := 0; i < 100; i++ { // the new workers take a moment
-		if code, body = get(t, "http://"+addr+"/ping"); code == 200 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wait.Until(func() bool { // the new workers take a moment
+		code, body = get(t, "http://"+addr+"/ping")
+		return code == 200
+	})
 	if code != 200 || body != "pong" {
 		t.Errorf("after reload GET /ping = %d %q", code, body)
 	}

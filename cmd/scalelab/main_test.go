@@ -404,9 +404,12 @@ func TestLabQuick(t *testing.T) {
 			t.Errorf("query baseline: %.3f SQL statements per view, want 1", w.SQLPerView)
 		case x.Stage == "0" && x.Page == "static" && w.SQLPerView != 0:
 			t.Errorf("static baseline: %.3f SQL statements per view, want 0", w.SQLPerView)
-		case x.Stage == "1" && w.CPUS[record.CPUServe] < 0.1*x.DurationS:
-			// The CGI programs' time reaches the host through its reaped children.
-			t.Errorf("CGI stage: its host and programs used %.2f CPU-s in %.0f s: the children's time is lost", w.CPUS[record.CPUServe], x.DurationS)
+		case x.Stage == "1" && w.CPUUsPerRequest[record.CPUServe] < 100:
+			// The CGI programs' time reaches the host through its reaped
+			// children: a process started per request costs far more than
+			// 100 µs of CPU (fork, exec, a database connection), however
+			// busy the machine, so less means the children's time is lost.
+			t.Errorf("CGI stage: its host and programs used %.0f µs of CPU per request: the children's time is lost", w.CPUUsPerRequest[record.CPUServe])
 		}
 	}
 	if !rec.Complete || rec.Machine.Cores == 0 || rec.Settings.Users != 300 {
