@@ -12,6 +12,7 @@ import (
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
 	"github.com/scalelab/scalelab/internal/hostile"
+	"github.com/scalelab/scalelab/internal/httpserver"
 	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/baseline"
 	"github.com/scalelab/scalelab/stages/cached"
@@ -23,7 +24,7 @@ import (
 // short, so that the slow-client check can see them cut off in seconds.
 const clientTimeout = 2 * time.Second
 
-var shortTimeouts = appserver.Timeouts{ReadHeader: clientTimeout, Read: clientTimeout}
+var shortTimeouts = httpserver.Timeouts{ReadHeader: clientTimeout, Read: clientTimeout}
 
 func hostAddr(url string) string { return strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/") }
 

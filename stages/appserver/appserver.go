@@ -25,6 +25,7 @@ import (
 	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/cache"
 	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/internal/httpserver"
 )
 
 // Server is the app server. Fill its fields, call Open, then Serve; Close
@@ -55,8 +56,9 @@ type Server struct {
 	// QueryTimeout is each request's database deadline (app.Config's);
 	// zero means app.DefaultQueryTimeout.
 	QueryTimeout time.Duration
-	// Timeouts bound what a client may take; zero fields are DefaultTimeouts'.
-	Timeouts Timeouts
+	// Timeouts bound what a client may take; zero fields are
+	// httpserver.DefaultTimeouts'.
+	Timeouts httpserver.Timeouts
 
 	ln   net.Listener
 	srv  *http.Server
@@ -104,7 +106,7 @@ func (s *Server) Open(ctx context.Context) error {
 	pid := strconv.Itoa(os.Getpid())
 	// Which process answered: behind a balancer, a person (and the tests)
 	// can see the requests spread over the instances.
-	s.srv = NewHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.srv = httpserver.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-App-Pid", pid)
 		h.ServeHTTP(w, r)
 	}), s.Timeouts)
@@ -140,64 +142,6 @@ func (s *Server) siteConfig() (app.Config, error) {
 	return cfg, nil
 }
 
-// Timeouts bound how long a client may take over each part of its
-// requests, so that a slow or silent client (slowloris) cannot hold a
-// connection, and a goroutine, for long.
-type Timeouts struct {
-	// ReadHeader is the time to send a request's headers, counted from
-	// its first byte (not reset by each byte, so trickling does not help).
-	ReadHeader time.Duration
-	// Read is the time to send the whole request, body included.
-	Read time.Duration
-	// Write is the time from the end of the request's headers to the end
-	// of the response.
-	Write time.Duration
-	// Idle is how long a kept-alive connection may wait for its next request.
-	Idle time.Duration
-}
-
-// DefaultTimeouts are the timeouts of every Go server the lab runs. A
-// page takes milliseconds; these are generous for a person on a slow
-// network and short for an attacker.
-var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second}
-
-func (t Timeouts) orDefault() Timeouts {
-	d := DefaultTimeouts
-	if t.ReadHeader > 0 {
-		d.ReadHeader = t.ReadHeader
-	}
-	if t.Read > 0 {
-		d.Read = t.Read
-	}
-	if t.Write > 0 {
-		d.Write = t.Write
-	}
-	if t.Idle > 0 {
-		d.Idle = t.Idle
-	}
-	return d
-}
-
-// MaxHeaderBytes is the most a request's line and headers may take (431
-// beyond): a few times what a browser sends.
-const MaxHeaderBytes = 16 << 10
-
-// NewHTTPServer is the http.Server every stage's Go process uses, with
-// timeouts (zero fields: DefaultTimeouts) so that a slow or silent client
-// cannot hold a connection, and a limit on headers. Bodies are limited by
-// the site (app.MaxFormBytes).
-func NewHTTPServer(h http.Handler, t Timeouts) *http.Server {
-	t = t.orDefault()
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: t.ReadHeader,
-		ReadTimeout:       t.Read,
-		WriteTimeout:      t.Write,
-		IdleTimeout:       t.Idle,
-		MaxHeaderBytes:    MaxHeaderBytes,
-	}
-}
-
 // URL is the server's address as a URL.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
@@ -205,7 +149,7 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 func (s *Server) Serve() error {
 	if s.FastCGI {
 		// fcgi.Serve returns when Close closes the listener.
-		ln := &idleListener{Listener: s.ln, idle: s.Timeouts.orDefault().Idle}
+		ln := httpserver.IdleListener(s.ln, s.Timeouts)
 		if err := fcgi.Serve(ln, s.srv.Handler); err != nil && !errors.Is(err, net.ErrClosed) {
 			return fmt.Errorf("appserver: fastcgi: %w", err)
 		}
@@ -215,35 +159,6 @@ func (s *Server) Serve() error {
 		return fmt.Errorf("appserver: %w", err)
 	}
 	return nil
-}
-
-// idleListener gives each FastCGI connection the timeout that net/http/fcgi
-// lacks: a connection on which nothing arrives for idle is closed. Only
-// nginx talks to the FastCGI process, and nginx reads the client's request
-// whole (with its own client timeouts) before passing it, so the
-// connection is only ever idle between requests, never slow within one;
-// nginx drops its kept upstream connections after 60 s idle, before this.
-type idleListener struct {
-	net.Listener
-	idle time.Duration
-}
-
-func (l *idleListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &idleConn{Conn: c, idle: l.idle}, nil
-}
-
-type idleConn struct {
-	net.Conn
-	idle time.Duration
-}
-
-func (c *idleConn) Read(b []byte) (int, error) {
-	c.Conn.SetReadDeadline(time.Now().Add(c.idle))
-	return c.Conn.Read(b)
 }
 
 // Close lets requests in flight finish (until ctx ends), then closes the

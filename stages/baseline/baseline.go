@@ -28,7 +28,7 @@ import (
 
 	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/infra"
-	"github.com/scalelab/scalelab/stages/appserver"
+	"github.com/scalelab/scalelab/internal/httpserver"
 )
 
 var page = template.Must(template.New("baseline").Parse(`<!DOCTYPE html>
@@ -100,9 +100,9 @@ type Stage struct {
 	// app.DefaultQueryTimeout.
 	QueryTimeout time.Duration
 	// Timeouts bound what a client of the Go server may take (zero
-	// fields: appserver.DefaultTimeouts); ClientTimeout is nginx's
+	// fields: httpserver.DefaultTimeouts); ClientTimeout is nginx's
 	// client_header_timeout and client_body_timeout (zero: 10s).
-	Timeouts      appserver.Timeouts
+	Timeouts      httpserver.Timeouts
 	ClientTimeout time.Duration
 
 	nginx *infra.Nginx
@@ -150,7 +150,7 @@ func (s *Stage) Start(ctx context.Context) error {
 		s.Close(ctx)
 		return fmt.Errorf("baseline: %w", err)
 	}
-	s.srv = appserver.NewHTTPServer(mux, s.Timeouts)
+	s.srv = httpserver.New(mux, s.Timeouts)
 	go s.srv.Serve(s.ln)
 	return nil
 }

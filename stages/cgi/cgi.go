@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/scalelab/scalelab/app"
-	"github.com/scalelab/scalelab/stages/appserver"
+	"github.com/scalelab/scalelab/internal/httpserver"
 )
 
 // ProgramName is the CGI program's file name.
@@ -97,8 +97,8 @@ type Host struct {
 	// program; zero means app.DefaultQueryTimeout.
 	QueryTimeout time.Duration
 	// Timeouts bound what a client may take; zero fields are
-	// appserver.DefaultTimeouts'.
-	Timeouts appserver.Timeouts
+	// httpserver.DefaultTimeouts'.
+	Timeouts httpserver.Timeouts
 
 	ln  net.Listener
 	srv *http.Server
@@ -126,7 +126,7 @@ func (h *Host) Open() error {
 	if h.ln, err = net.Listen("tcp", h.Addr); err != nil {
 		return fmt.Errorf("cgi: %w", err)
 	}
-	h.srv = appserver.NewHTTPServer(limitBody(handler), h.Timeouts)
+	h.srv = httpserver.New(limitBody(handler), h.Timeouts)
 	return nil
 }
 
