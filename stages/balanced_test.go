@@ -19,6 +19,7 @@ import (
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
 	"github.com/scalelab/scalelab/internal/sitetest"
+	"github.com/scalelab/scalelab/internal/supervisor"
 	"github.com/scalelab/scalelab/internal/wait"
 	"github.com/scalelab/scalelab/stages/balanced"
 	"github.com/scalelab/scalelab/stages/baseline"
@@ -48,7 +49,7 @@ func newStage3(t *testing.T, sessions, memcached string) *balanced.Stage {
 	return &balanced.Stage{
 		Addr: fmt.Sprintf("127.0.0.1:%d", port),
 		Dir:  dir,
-		Instances: balanced.Instances{
+		Instances: supervisor.Instances{
 			N:       2,
 			Command: appServerCommand,
 			Args:    []string{"--sessions", sessions},
@@ -156,7 +157,7 @@ func TestStage3SurvivesAKilledInstance(t *testing.T) {
 	if back.Addr != victim.Addr {
 		t.Errorf("restarted on %s, was on %s", back.Addr, victim.Addr)
 	}
-	if err := balanced.WaitHealthy(context.Background(), back, "http://"+back.Addr+"/healthz", wait.Hang); err != nil {
+	if err := supervisor.WaitHealthy(context.Background(), back, "http://"+back.Addr+"/healthz", wait.Hang); err != nil {
 		t.Fatal(err)
 	}
 	// nginx tries a failed upstream again after its fail_timeout (2 s).

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scalelab/scalelab/internal/supervisor"
 	"github.com/scalelab/scalelab/stages/balanced"
 	"github.com/scalelab/scalelab/stages/cached"
 )
@@ -19,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite deploy/ from the templates")
 // "go test ./stages -run Compose -update" after changing a template.
 func TestComposeConfigsMatchTheTemplates(t *testing.T) {
 	compose := func(memcachedVars map[string]any) *balanced.Stage {
-		st := &balanced.Stage{Addr: "80", Instances: balanced.Instances{Addrs: []string{"app:8080"}}}
+		st := &balanced.Stage{Addr: "80", Instances: supervisor.Instances{Addrs: []string{"app:8080"}}}
 		if memcachedVars != nil {
 			st.Template, st.Vars = cached.Template, memcachedVars
 		}
@@ -81,7 +82,7 @@ func TestStage4TemplateTakesASocketOrAPort(t *testing.T) {
 		"/lab/memcached/memcached.sock": "server unix:/lab/memcached/memcached.sock;",
 		"memcached:11211":               "server memcached:11211;",
 	} {
-		st := &balanced.Stage{Addr: "80", Instances: balanced.Instances{Addrs: []string{"app:8080"}}}
+		st := &balanced.Stage{Addr: "80", Instances: supervisor.Instances{Addrs: []string{"app:8080"}}}
 		st.Template, st.Vars = cached.Template, cached.Vars(addr, "/data/images", "/data/static")
 		body, err := st.Render()
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/internal/supervisor"
 	"github.com/scalelab/scalelab/stages"
 	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/balanced"
@@ -338,7 +339,7 @@ func newBalanced(g *globalOptions, o *serveOptions, lab *infra.Lab, svc infra.Se
 	st := balanced.Stage{
 		Addr: o.Addr,
 		Dir:  filepath.Join(g.State, name),
-		Instances: balanced.Instances{
+		Instances: supervisor.Instances{
 			N:        n,
 			Command:  appServerCommand(exe),
 			Args:     appServerChoices(o).Args(),

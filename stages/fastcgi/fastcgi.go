@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/scalelab/scalelab/infra"
-	"github.com/scalelab/scalelab/stages/balanced"
+	"github.com/scalelab/scalelab/internal/supervisor"
 )
 
 //go:embed nginx.conf.tmpl
@@ -30,7 +30,7 @@ var tmpl = template.Must(template.New("stage1f").Parse(nginxTemplate))
 type Stage struct {
 	// Addr is where nginx listens; Dir holds its prefix and the app's log.
 	Addr, Dir string
-	// Command, Env, Images and Lab are as for stage 3's instances.
+	// Command, Env, Images and Lab are as for supervisor.Instances.
 	Command func(args ...string) *exec.Cmd
 	Env     []string
 	Images  string
@@ -41,13 +41,13 @@ type Stage struct {
 	// client_body_timeout; zero means 10s.
 	ClientTimeout time.Duration
 
-	app   balanced.Instances
+	app   supervisor.Instances
 	nginx *infra.Nginx
 }
 
 // Start starts the FastCGI process, then nginx in front of it.
 func (s *Stage) Start(ctx context.Context) error {
-	s.app = balanced.Instances{N: 1, Command: s.Command, Args: append([]string{"--fastcgi", "--sessions", "db"}, s.Args...),
+	s.app = supervisor.Instances{N: 1, Command: s.Command, Args: append([]string{"--fastcgi", "--sessions", "db"}, s.Args...),
 		Env: s.Env, Images: s.Images, Dir: filepath.Join(s.Dir, "logs"), Lab: s.Lab, Prefix: "stage1f"}
 	// A FastCGI process does not answer HTTP: it is ready when nginx can
 	// reach it, which Start checks through nginx below.
@@ -70,7 +70,7 @@ func (s *Stage) Start(ctx context.Context) error {
 	if s.Lab != nil {
 		s.Lab.Record(p)
 	}
-	if err := balanced.WaitHealthy(ctx, s.app.Procs[0], "http://"+s.Addr+"/healthz", 30*time.Second); err != nil {
+	if err := supervisor.WaitHealthy(ctx, s.app.Procs[0], "http://"+s.Addr+"/healthz", 30*time.Second); err != nil {
 		s.Close(ctx)
 		return err
 	}
