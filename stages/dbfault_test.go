@@ -17,9 +17,9 @@ import (
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
+	"github.com/scalelab/scalelab/internal/appserver"
 	"github.com/scalelab/scalelab/internal/sitetest"
 	"github.com/scalelab/scalelab/internal/wait"
-	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/cgi"
 )
 

@@ -11,9 +11,9 @@ import (
 
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
+	"github.com/scalelab/scalelab/internal/appserver"
 	"github.com/scalelab/scalelab/internal/hostile"
 	"github.com/scalelab/scalelab/internal/httpserver"
-	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/baseline"
 	"github.com/scalelab/scalelab/stages/cached"
 	"github.com/scalelab/scalelab/stages/cgi"

@@ -7,8 +7,12 @@
 //
 // The table is data only: this package imports nothing of the lab, so the
 // report can read it without linking the code that starts servers. Each
-// stage's processes live in a package of their own below this one
-// (baseline, cgi, fastcgi, appserver, balanced, cached).
+// stage's topology lives in a package of its own below this one (baseline,
+// cgi, fastcgi, balanced, cached); stage 2 is the app server alone,
+// internal/appserver, which the later stages also run. What stages share —
+// the app server, the supervisor of its instances, the Go servers' limits —
+// is in internal/, so no stage imports another stage's package, but for
+// stage 4, which is stage 3 plus a cache and builds on stages/balanced.
 //
 // Adding a stage is one entry here and its package; the serve command
 // starts it by its Process kind.

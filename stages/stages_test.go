@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/scalelab/scalelab/internal/appserver"
 	"github.com/scalelab/scalelab/internal/sitetest"
 	"github.com/scalelab/scalelab/internal/wait"
-	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/cgi"
 )
 

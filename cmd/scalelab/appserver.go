@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/scalelab/scalelab/stages/appserver"
+	"github.com/scalelab/scalelab/internal/appserver"
 )
 
 // newAppServerCmd is the hidden command stages 1f, 3 and 4 start many

@@ -17,9 +17,9 @@ import (
 
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/internal/appserver"
 	"github.com/scalelab/scalelab/internal/supervisor"
 	"github.com/scalelab/scalelab/stages"
-	"github.com/scalelab/scalelab/stages/appserver"
 	"github.com/scalelab/scalelab/stages/balanced"
 	"github.com/scalelab/scalelab/stages/baseline"
 	"github.com/scalelab/scalelab/stages/cached"

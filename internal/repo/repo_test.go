@@ -223,6 +223,26 @@ func TestTheNevers(t *testing.T) {
 			}
 		}
 	}
+	// A stage's package does not import another stage's for machinery: what
+	// stages share is in internal/ (appserver, supervisor, httpserver). The
+	// one exception is a real relation, not machinery: stage 4 is stage 3
+	// plus a cache, and builds on stage 3's Stage and nginx.
+	stageOf := func(p string) string { // "stages/cgi/program" → "cgi"
+		rest, _ := strings.CutPrefix(p, "stages/")
+		name, _, _ := strings.Cut(rest, "/")
+		return name
+	}
+	buildsOn := map[[2]string]bool{{"cached", "balanced"}: true}
+	for p := range g {
+		if !isStage(p) {
+			continue
+		}
+		for _, d := range g[p] {
+			if isStage(d) && stageOf(d) != stageOf(p) && !buildsOn[[2]string{stageOf(p), stageOf(d)}] {
+				t.Errorf("%s imports %s: a stage imports the table (stages) and the shared machinery in internal/, not another stage's package", p, d)
+			}
+		}
+	}
 	if st := g["stages"]; len(st) != 0 {
 		t.Errorf("package stages imports %v: the table is data only", st)
 	}

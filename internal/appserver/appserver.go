@@ -1,10 +1,16 @@
-// Package appserver is stage 2: one long-running process serving the site
-// with a pool of database connections and templates parsed once. Sessions
-// stay in the database, as in the talk.
+// Package appserver is the app server: one long-running process serving
+// the site with a pool of database connections and templates parsed once,
+// over HTTP or, behind nginx's fastcgi_pass, FastCGI. Its Server composes
+// the site from a stage's choices (where sessions live, whether queries and
+// pages are cached), so the same process is stage 2 on its own ("scalelab
+// serve 2"), stage 1f's FastCGI process, and each of stages 3 and 4's
+// instances (the hidden "scalelab appserver" command, started through
+// internal/supervisor), as well as "scalelab serve app". It is no stage's
+// package: the stages that run it import it, not each other.
 //
-// The talk's CherryPy could use one core because of Python's GIL; the
-// stage models that by running with GOMAXPROCS=1 (set by the command that
-// starts it, "scalelab serve 2 --procs N"). Lifting it (--procs 0: every
+// The talk's CherryPy could use one core because of Python's GIL; the lab
+// models that by running the process with GOMAXPROCS=1 (set by the command
+// or the supervisor that starts it). Lifting it ("serve 2 --procs 0": every
 // core) shows that a Go server does not need stage 3 to use several cores.
 package appserver
 
@@ -28,7 +34,7 @@ import (
 	"github.com/scalelab/scalelab/internal/httpserver"
 )
 
-// Server is the app server. Fill its fields, call Open, then Serve; Close
+// Server is one app server. Fill its fields, call Open, then Serve; Close
 // shuts it down gracefully.
 type Server struct {
 	// Addr to listen on; "127.0.0.1:0" picks a free port.
