@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,11 +36,49 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 	if err := o.Validate(); err != nil {
 		return "", nil, err
 	}
+	rec, err := newRunRecord(o, plan, ds, dbVersion)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := rec.save(); err != nil {
+		return rec.dir, rec.run, err
+	}
+	announceRun(ctx, o, rec.dir, ds)
+	failed, err := benchPlan(ctx, o, plan, ds, rec)
+	if err != nil {
+		return rec.dir, rec.run, err
+	}
+	if ctx.Err() == nil {
+		rec.run.Complete = len(failed) == 0
+		rec.run.Finished = time.Now().UTC()
+	}
+	if err := rec.save(); err != nil {
+		return rec.dir, rec.run, err
+	}
+	if ctx.Err() != nil {
+		return rec.dir, rec.run, fmt.Errorf("interrupted: %s keeps the %d results finished", rec.dir, len(rec.run.Results))
+	}
+	return rec.dir, rec.run, errors.Join(append(failed, rec.moved)...)
+}
+
+// runRecord is a run's record and the folder it is written to: a new one
+// under the results folder, or the fallback save moved it to.
+type runRecord struct {
+	run *Run
+	dir string
+	// moved says why the record went elsewhere (see save).
+	moved error
+	out   io.Writer
+}
+
+// newRunRecord makes the run's folder, named for its start and the
+// machine, and its record, with the settings and the plan but no result.
+func newRunRecord(o Options, plan []Stage, ds Dataset, dbVersion string) (*runRecord, error) {
 	started := time.Now().UTC()
 	m := machine(dbVersion)
 	dir := filepath.Join(o.Results, started.Format("20060102T150405Z")+"-"+safe(m.Hostname))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, fmt.Errorf("results folder: %w", err)
+		return nil, fmt.Errorf("results folder: %w", err)
 	}
 	run := &Run{Version: record.RunVersion, Started: started, Machine: m, Commit: gitCommit(),
 		Settings: Settings{Users: ds.Users, Photos: ds.Photos, Seed: ds.Seed, Connections: o.Connections, Rate: o.Rate,
@@ -47,34 +86,36 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 	for _, st := range plan {
 		run.Settings.Stages = append(run.Settings.Stages, st.Key())
 	}
-	// moved says why the record went elsewhere (see save).
-	var moved error
-	// save writes the record. When the results folder cannot take it (the
-	// disk is full, it became read-only), the record, with every stage
-	// finished so far, goes to a folder under the system's temporary
-	// folder instead, and the run goes on there: a long run is not lost
-	// to a full disk. The record left in the results folder is the last
-	// one written whole (writes are atomic).
-	save := func() error {
-		err := run.Write(dir)
-		if err == nil || moved != nil {
-			return err
-		}
-		fb := filepath.Join(os.TempDir(), "scalelab-results", filepath.Base(dir))
-		if ferr := os.MkdirAll(fb, 0o755); ferr != nil {
-			return fmt.Errorf("%w; nor could it be saved in %s: %v", err, fb, ferr)
-		}
-		if ferr := run.Write(fb); ferr != nil {
-			return fmt.Errorf("%w; nor could it be saved in %s: %v", err, fb, ferr)
-		}
-		fmt.Fprintf(o.Stdout, "could not write the run's record in %s (%v): it is saved in %s instead, with the %d results finished\n", dir, oneLine(err), fb, len(run.Results))
-		moved = fmt.Errorf("the results folder could not take the record (%v): the run is saved in %s instead (free space, then move it back)", oneLine(err), fb)
-		dir = fb
-		return nil
+	return &runRecord{run: run, dir: dir, out: o.Stdout}, nil
+}
+
+// save writes the record. When the results folder cannot take it (the
+// disk is full, it became read-only), the record, with every stage
+// finished so far, goes to a folder under the system's temporary folder
+// instead, and the run goes on there: a long run is not lost to a full
+// disk. The record left in the results folder is the last one written
+// whole (writes are atomic).
+func (r *runRecord) save() error {
+	err := r.run.Write(r.dir)
+	if err == nil || r.moved != nil {
+		return err
 	}
-	if err := save(); err != nil {
-		return dir, run, err
+	fb := filepath.Join(os.TempDir(), "scalelab-results", filepath.Base(r.dir))
+	if ferr := os.MkdirAll(fb, 0o755); ferr != nil {
+		return fmt.Errorf("%w; nor could it be saved in %s: %v", err, fb, ferr)
 	}
+	if ferr := r.run.Write(fb); ferr != nil {
+		return fmt.Errorf("%w; nor could it be saved in %s: %v", err, fb, ferr)
+	}
+	fmt.Fprintf(r.out, "could not write the run's record in %s (%v): it is saved in %s instead, with the %d results finished\n", r.dir, oneLine(err), fb, len(r.run.Results))
+	r.moved = fmt.Errorf("the results folder could not take the record (%v): the run is saved in %s instead (free space, then move it back)", oneLine(err), fb)
+	r.dir = fb
+	return nil
+}
+
+// announceRun turns on the count of SQL statements (a note if it cannot)
+// and prints the run's line and the results' header.
+func announceRun(ctx context.Context, o Options, dir string, ds Dataset) {
 	if o.DatabaseURL != "" {
 		if err := enableStatements(ctx, o.DatabaseURL); err != nil {
 			fmt.Fprintf(o.Stdout, "note: SQL statements per page view will not be counted (%v); the lab's own PostgreSQL preloads pg_stat_statements: scalelab down && scalelab up\n", oneLine(err))
@@ -82,15 +123,22 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 	}
 	fmt.Fprintf(o.Stdout, "run %s: %d users, %d connections, %s per measurement x%d\n", dir, ds.Users, o.Connections, o.Duration, o.Repeat)
 	printHeader(o)
+}
+
+// benchPlan measures the plan's stages in order, saving the record after
+// each, until the plan ends or ctx does. A stage that fails is reported and
+// returned among failed, and the run goes on to the next; an error is a
+// record that could not be saved, which ends the run.
+func benchPlan(ctx context.Context, o Options, plan []Stage, ds Dataset, rec *runRecord) ([]error, error) {
 	var failed []error
 	for _, st := range plan {
 		if ctx.Err() != nil {
 			break
 		}
-		results, err := BenchStage(ctx, o, st, dir, ds)
-		run.Results = append(run.Results, results...)
+		results, err := BenchStage(ctx, o, st, rec.dir, ds)
+		rec.run.Results = append(rec.run.Results, results...)
 		for _, r := range results {
-			printResult(o, run, r)
+			printResult(o, rec.run, r)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -99,25 +147,13 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 			fmt.Fprintf(o.Stdout, "stage %s failed: %v\n", st.Key(), err)
 			failed = append(failed, err)
 		}
-		if err := save(); err != nil {
-			return dir, run, err
+		if err := rec.save(); err != nil {
+			return failed, err
 		}
 	}
-	if ctx.Err() == nil {
-		run.Complete = len(failed) == 0
-		run.Finished = time.Now().UTC()
-	}
-	if err := save(); err != nil {
-		return dir, run, err
-	}
-	if ctx.Err() != nil {
-		return dir, run, fmt.Errorf("interrupted: %s keeps the %d results finished", dir, len(run.Results))
-	}
-	return dir, run, errors.Join(append(failed, moved)...)
+	return failed, nil
 }
 
-// printResult prints a result's row of the table, and the lines of its
-// capacity, its fault and its writes' check.
 func printResult(o Options, run *Run, r Result) {
 	printRow(o, run, r)
 	if c := r.Capacity; c != nil {
