@@ -75,79 +75,108 @@ func (c *client) login(name string) error {
 // another site.
 func verifyStage(ctx context.Context, o Options, st Stage, urls []string, ds Dataset) error {
 	if st.Process == stages.Baselines {
-		c := newClient("")
-		_, static, err1 := c.get(urls[0])
-		_, dynamic, err2 := c.get(urls[1])
-		code, _, err3 := c.get(urls[2])
-		if err := firstErr(err1, err2, err3); err != nil {
-			return err
-		}
-		if static != dynamic || len(static) < 1000 {
-			return fmt.Errorf("the static (%d bytes) and dynamic (%d bytes) baseline pages differ", len(static), len(dynamic))
-		}
-		if code != 200 {
-			return fmt.Errorf("the query baseline answered %d", code)
-		}
-		return nil
+		return verifyBaselines(urls)
 	}
-	var ref *served
+	v := &verification{stage: newClient(urls[0]), pages: verificationPages(ds), times: 1}
+	// Cached stages serve a page twice: once rendered, then from the cache.
+	if st.Cache {
+		v.times = 2
+	}
 	if refStage := stages.Reference(); st.ID != refStage.ID {
-		var err error
-		if ref, err = startServe(ctx, o, st.referenceArgs(), referenceLog(o)); err != nil {
+		ref, err := startServe(ctx, o, st.referenceArgs(), referenceLog(o))
+		if err != nil {
 			return fmt.Errorf("start the reference stage %s: %w", refStage.ID, err)
 		}
 		defer ref.stop()
+		v.reference = newClient(ref.urls[0])
 	}
-	stage := newClient(urls[0])
-	var reference *client
-	if ref != nil {
-		reference = newClient(ref.urls[0])
-	}
-	pages := verificationPages(ds)
-	// Cached stages serve a page twice: once rendered, then from the cache.
-	times := 1
-	if st.Cache {
-		times = 2
-	}
-	check := func(who string) error {
-		for _, p := range pages {
-			var want string
-			if reference != nil {
-				code, body, err := reference.get(p.path)
-				if err != nil {
-					return err
-				}
-				if code != p.status {
-					return fmt.Errorf("the reference answered %s %s with %d, want %d", who, p.path, code, p.status)
-				}
-				want = body
-			}
-			for i := 0; i < times; i++ {
-				code, body, err := stage.get(p.path)
-				if err != nil {
-					return err
-				}
-				if code != p.status {
-					return fmt.Errorf("%s %s: status %d, want %d", who, p.path, code, p.status)
-				}
-				if reference != nil && body != want {
-					return fmt.Errorf("%s %s: the page differs from stage 2's (%d bytes, stage 2 %d bytes): stale or wrong", who, p.path, len(body), len(want))
-				}
-			}
-		}
-		return nil
-	}
-	if err := check("anonymous"); err != nil {
+	if err := v.check("anonymous"); err != nil {
 		return err
 	}
-	for _, c := range []*client{stage, reference} {
+	if err := v.login(userName(1)); err != nil {
+		return err
+	}
+	return v.check("logged in")
+}
+
+// verifyBaselines checks stage 0's three URLs: the static page and the
+// page Go renders are the same page, and the query answers.
+func verifyBaselines(urls []string) error {
+	c := newClient("")
+	_, static, err1 := c.get(urls[0])
+	_, dynamic, err2 := c.get(urls[1])
+	code, _, err3 := c.get(urls[2])
+	if err := firstErr(err1, err2, err3); err != nil {
+		return err
+	}
+	if static != dynamic || len(static) < 1000 {
+		return fmt.Errorf("the static (%d bytes) and dynamic (%d bytes) baseline pages differ", len(static), len(dynamic))
+	}
+	if code != 200 {
+		return fmt.Errorf("the query baseline answered %d", code)
+	}
+	return nil
+}
+
+// verification compares a stage's pages with the reference's, stage 2's.
+type verification struct {
+	// stage is a client of the stage verified; reference of stage 2, nil
+	// when the stage is stage 2 itself (then only statuses are checked).
+	stage, reference *client
+	pages            []pageCheck
+	// times is how often each page is fetched from the stage.
+	times int
+}
+
+// check fetches every page as who ("anonymous", "logged in").
+func (v *verification) check(who string) error {
+	for _, p := range v.pages {
+		if err := v.checkPage(who, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPage fetches p from the reference, then v.times from the stage,
+// which must answer its status and, each time, the reference's page.
+func (v *verification) checkPage(who string, p pageCheck) error {
+	var want string
+	if v.reference != nil {
+		code, body, err := v.reference.get(p.path)
+		if err != nil {
+			return err
+		}
+		if code != p.status {
+			return fmt.Errorf("the reference answered %s %s with %d, want %d", who, p.path, code, p.status)
+		}
+		want = body
+	}
+	for i := 0; i < v.times; i++ {
+		code, body, err := v.stage.get(p.path)
+		if err != nil {
+			return err
+		}
+		if code != p.status {
+			return fmt.Errorf("%s %s: status %d, want %d", who, p.path, code, p.status)
+		}
+		if v.reference != nil && body != want {
+			return fmt.Errorf("%s %s: the page differs from stage 2's (%d bytes, stage 2 %d bytes): stale or wrong", who, p.path, len(body), len(want))
+		}
+	}
+	return nil
+}
+
+// login logs in as name on the stage and on the reference.
+func (v *verification) login(name string) error {
+	for _, c := range []*client{v.stage, v.reference} {
 		if c != nil {
-			if err := c.login(userName(1)); err != nil {
+			if err := c.login(name); err != nil {
 				return err
 			}
 		}
 	}
-	return check("logged in")
+	return nil
 }
 
 func firstErr(errs ...error) error {
