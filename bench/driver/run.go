@@ -43,8 +43,12 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 	if err := rec.save(); err != nil {
 		return rec.dir, rec.run, err
 	}
-	announceRun(ctx, o, rec.dir, ds)
-	failed, err := benchPlan(ctx, o, plan, ds, rec)
+	announceRun(ctx, o, rec.dir, ds, interleaved(o, plan))
+	bench := benchPlan
+	if interleaved(o, plan) {
+		bench = benchRounds
+	}
+	failed, err := bench(ctx, o, plan, ds, rec)
 	if err != nil {
 		return rec.dir, rec.run, err
 	}
@@ -115,14 +119,17 @@ func (r *runRecord) save() error {
 
 // announceRun turns on the count of SQL statements (a note if it cannot)
 // and prints the run's line and the results' header.
-func announceRun(ctx context.Context, o Options, dir string, ds Dataset) {
+func announceRun(ctx context.Context, o Options, dir string, ds Dataset, rounds bool) {
 	if o.DatabaseURL != "" {
 		if err := enableStatements(ctx, o.DatabaseURL); err != nil {
 			fmt.Fprintf(o.Stdout, "note: SQL statements per page view will not be counted (%v); the lab's own PostgreSQL preloads pg_stat_statements: scalelab down && scalelab up\n", oneLine(err))
 		}
 	}
-	fmt.Fprintf(o.Stdout, "run %s: %d users, %d connections, %s per measurement x%d\n", dir, ds.Users, o.Connections, o.Duration, o.Repeat)
-	printHeader(o)
+	how := ""
+	if rounds {
+		how = " in interleaved rounds (every stage once, then every stage again)"
+	}
+	fmt.Fprintf(o.Stdout, "run %s: %d users, %d connections, %s per measurement x%d%s\n", dir, ds.Users, o.Connections, o.Duration, o.Repeat, how)
 }
 
 // benchPlan measures the plan's stages in order, saving the record after
@@ -130,6 +137,7 @@ func announceRun(ctx context.Context, o Options, dir string, ds Dataset) {
 // returned among failed, and the run goes on to the next; an error is a
 // record that could not be saved, which ends the run.
 func benchPlan(ctx context.Context, o Options, plan []Stage, ds Dataset, rec *runRecord) ([]error, error) {
+	printHeader(o)
 	var failed []error
 	for _, st := range plan {
 		if ctx.Err() != nil {

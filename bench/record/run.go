@@ -51,6 +51,10 @@ type RunSettings struct {
 	Workload    string   `json:"workload"`
 	// Sweep are the connection counts of a concurrency sweep, if any.
 	Sweep []int `json:"sweep,omitempty"`
+	// Order is the order the measurements were taken in, when the run
+	// measured its stages in interleaved rounds: "3#2" is stage 3's
+	// measurement of round 2.
+	Order []string `json:"order,omitempty"`
 }
 
 // Machine is where the run was taken.

@@ -15,6 +15,7 @@ import (
 	"github.com/scalelab/scalelab/bench/driver"
 	"github.com/scalelab/scalelab/bench/report"
 	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/stages"
 )
 
 // benchOptions are the flags of bench and lab: the driver's options,
@@ -131,6 +132,8 @@ STAGE is ` + stageChoices + `;
 func newLabCmd(g *globalOptions) *cobra.Command {
 	o := &benchOptions{}
 	var quick bool
+	var only []string
+	var plan []driver.Stage
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "The whole talk: every stage measured the same way, into one run folder",
@@ -141,10 +144,17 @@ into one run folder with run.json, summary.csv and bench.txt (for benchstat).
 It prints a table as it goes: req/s, the speed-up over stage 1 beside the
 talk's, p99 and errors.
 
+With --repeat N (3 by default) the stages are measured in interleaved
+rounds: every stage once, then every stage again, each started, primed and
+warmed up afresh, so that a busy minute on a shared machine falls on one
+repeat of several stages rather than on every repeat of one. --stages
+measures only the stages listed (` + noIndexKey() + ` is the stage without its index).
+
 --quick uses 2,000 users and 3-second measurements for a first look in about a
 minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 		Example: `  scalelab lab --quick
   scalelab lab
+  scalelab lab --stages 2,3,4 --repeat 5
   scalelab lab --tool ab,wrk --out /tmp/runs`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if err := noArgs(cmd, args); err != nil {
@@ -164,13 +174,18 @@ minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 					o.d.Repeat = 1
 				}
 			}
+			var err error
+			if plan, err = labPlan(only); err != nil {
+				return err
+			}
 			// Flags are checked before the state folder is claimed.
 			return o.validate(g)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDriver(cmd.Context(), g, o, driver.LabStages(), cmd.OutOrStdout())
+			return runDriver(cmd.Context(), g, o, plan, cmd.OutOrStdout())
 		},
 	}
+	cmd.Flags().StringSliceVar(&only, "stages", nil, "measure only these stages, in the lab's order (e.g. 2,3,4; "+noIndexKey()+" is the stage without its index; default: all)")
 	addBenchFlags(cmd, o, 3)
 	cmd.Flags().BoolVar(&o.FindCapacity, "capacity", false, "also search each stage's capacity at --slo")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a small dataset and short runs: a first look in about a minute")
@@ -243,3 +258,35 @@ func ensureBenchDataset(ctx context.Context, g *globalOptions, url string, o dri
 	}
 	return driver.Dataset{Users: meta.Users, Photos: meta.Counts.Photos, Seed: meta.Seed}, "PostgreSQL " + strings.TrimSpace(version), nil
 }
+
+// labPlan is the lab's stages, or those of only (ids, aliases, or an id
+// with the no-index suffix), kept in the lab's order.
+func labPlan(only []string) ([]driver.Stage, error) {
+	all := driver.LabStages()
+	if len(only) == 0 {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, name := range only {
+		id, noIndex := stages.ParseKey(strings.TrimSpace(name))
+		st, ok := stages.Find(id)
+		if !ok {
+			return nil, usagef("--stages: unknown stage %q: use %s, or %s", name, stageChoices, noIndexKey())
+		}
+		want[stages.Key(st.ID, noIndex)] = true
+	}
+	var plan []driver.Stage
+	for _, st := range all {
+		if want[st.Key()] {
+			plan = append(plan, st)
+			delete(want, st.Key())
+		}
+	}
+	for key := range want {
+		return nil, usagef("--stages: the lab does not run %s (without its index it runs %s only)", key, noIndexKey())
+	}
+	return plan, nil
+}
+
+// noIndexKey names the lab's stage without its index ("4-noindex").
+func noIndexKey() string { return stages.Key(stages.NoIndex.Stage, true) }

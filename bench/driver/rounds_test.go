@@ -1,0 +1,53 @@
+package driver
+
+import (
+	"testing"
+
+	"github.com/scalelab/scalelab/bench/record"
+)
+
+// A later round's where-the-time-went adds to round 1's: CPU-seconds add,
+// CPU per request is over every request, per-view counts are the mean over
+// every repeat, and a count that was not measured stays unmeasured.
+func TestAddWhereOfRounds(t *testing.T) {
+	a := &record.Where{CPUS: map[string]float64{record.CPUApp: 2, record.CPUIdle: 1}, SQLPerView: 3, MCGetsPerView: 1}
+	b := &record.Where{CPUS: map[string]float64{record.CPUApp: 4, record.CPUIdle: 0.5}, SQLPerView: 6, MCGetsPerView: 4}
+	sum := addWhere(a, b, 2, 1, 3000) // a over 2 repeats, b over 1; 3,000 requests in all
+	if sum.CPUS[record.CPUApp] != 6 || sum.CPUS[record.CPUIdle] != 1.5 {
+		t.Errorf("CPU-s %v", sum.CPUS)
+	}
+	if got := sum.CPUUsPerRequest[record.CPUApp]; got != 2000 {
+		t.Errorf("app CPU per request %v µs, want 2000", got)
+	}
+	if _, ok := sum.CPUUsPerRequest[record.CPUIdle]; ok {
+		t.Error("idle has a CPU per request")
+	}
+	if sum.SQLPerView != 4 || sum.MCGetsPerView != 2 {
+		t.Errorf("per view: sql %v, gets %v; want the means over 3 repeats, 4 and 2", sum.SQLPerView, sum.MCGetsPerView)
+	}
+	c := addWhere(&record.Where{CPUS: map[string]float64{}, SQLPerView: 2}, &record.Where{CPUS: map[string]float64{}, SQLPerView: -1, Note: "not counted"}, 1, 1, 10)
+	if c.SQLPerView != -1 || c.Note != "not counted" {
+		t.Errorf("an unmeasured round: sql %v, note %q", c.SQLPerView, c.Note)
+	}
+	if got := addWhere(nil, b, 0, 1, 10); got == b || got.SQLPerView != 6 {
+		t.Error("the first round's where is not a copy")
+	}
+}
+
+func TestInterleavedOnlyWithSeveralStagesAndRepeats(t *testing.T) {
+	two := LabStages()[:2]
+	for _, tc := range []struct {
+		o    Options
+		plan []Stage
+		want bool
+	}{
+		{Options{Repeat: 3}, two, true},
+		{Options{Repeat: 1}, two, false},
+		{Options{Repeat: 3}, two[:1], false},
+		{Options{Repeat: 3, Fault: &Fault{Kind: "db-restart"}}, two, false},
+	} {
+		if got := interleaved(tc.o, tc.plan); got != tc.want {
+			t.Errorf("interleaved(repeat %d, %d stages, fault %v) = %v", tc.o.Repeat, len(tc.plan), tc.o.Fault != nil, got)
+		}
+	}
+}
