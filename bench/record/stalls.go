@@ -1,6 +1,7 @@
 package record
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -138,4 +139,38 @@ func medianOf(xs []int64) float64 {
 		return float64(s[m])
 	}
 	return float64(s[m-1]+s[m]) / 2
+}
+
+// String sums the stalls up in a line for a terminal: the load's summary
+// and the driver's stage lines.
+func (s *Stalls) String() string {
+	if s == nil {
+		return "not measured"
+	}
+	out := "none"
+	if s.Count > 0 {
+		out = fmt.Sprintf("%d stalled %s (no response, or under %.0f%% of the median second)", s.Count, plural(s.Count, "second"), 100*StallFraction)
+	}
+	out += fmt.Sprintf("; worst second %s req/s", num(s.WorstRPS))
+	switch {
+	case s.LongestGapMs > 0 && s.GapEstimated:
+		out += "; longest gap at least " + gapText(s.LongestGapMs)
+	case s.LongestGapMs > 0:
+		out += "; longest gap " + gapText(s.LongestGapMs)
+	}
+	return out
+}
+
+func gapText(ms float64) string {
+	if ms < 1000 {
+		return fmt.Sprintf("%.0f ms", ms)
+	}
+	return fmt.Sprintf("%.1f s", ms/1000)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

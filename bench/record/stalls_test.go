@@ -61,10 +61,16 @@ func TestStallsOf(t *testing.T) {
 	if !got.Stalled() {
 		t.Error("Stalled() false with stalled seconds")
 	}
+	if s, want := got.String(), "7 stalled seconds (no response, or under 10% of the median second); worst second 0 req/s; longest gap at least 2.3 s"; s != want {
+		t.Errorf("String() = %q, want %q", s, want)
+	}
 
 	steady := record.StallsOf([]*record.Record{timeline(3, 1234.5, b)})
 	if steady.Stalled() || steady.WorstRPS != 50 || steady.LongestGapMs != 1234.5 || steady.GapEstimated {
 		t.Errorf("steady run: %+v, want no stall, worst 50, the measured gap", steady)
+	}
+	if s, want := steady.String(), "none; worst second 50 req/s; longest gap 1.2 s"; s != want {
+		t.Errorf("String() = %q, want %q", s, want)
 	}
 	if s := record.StallsOf([]*record.Record{{}, nil}); s != nil || s.Stalled() {
 		t.Errorf("records without timelines: %+v, want nil", s)
