@@ -193,6 +193,7 @@ func summarise(res *Result) error {
 		views = append(views, r.Results.PageViewsPerS)
 	}
 	res.PageViews = median(views)
+	res.Stalls = record.StallsOf(res.Records)
 	return nil
 }
 

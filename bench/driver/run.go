@@ -179,6 +179,9 @@ func printResult(o Options, run *Run, r Result) {
 		fmt.Fprintf(o.Stdout, "  fault %s at %.0fs for %.0fs: %.0f req/s before, %.0f at the lowest, %d errors, worst p99 %.0f ms; %s\n",
 			f.Kind, f.AtS, f.ForS, f.BeforeRPS, f.DipRPS, f.Errors, f.WorstP99Ms, rec)
 	}
+	if r.Stalls.Stalled() {
+		fmt.Fprintf(o.Stdout, "  stalls: %s\n", r.Stalls)
+	}
 	if w := r.Writes; w != nil && !r.Sweep {
 		fmt.Fprintf(o.Stdout, "  writes: %s\n", w)
 	}

@@ -593,3 +593,71 @@ func TestOpenLoopRequestCount(t *testing.T) {
 		})
 	}
 }
+
+// TestTimelineKeepsStalledSeconds stops a server from answering after its
+// first responses, until the run is over: the seconds without a response
+// must be in the timeline as zeros, up to the run's end, and the longest
+// gap must span the stall. One connection, so that the last response is
+// read before the request that blocks arrives. The bounds follow from the
+// order of events, not from the machine's speed.
+func TestTimelineKeepsStalledSeconds(t *testing.T) {
+	const answered = 20
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			release := make(chan struct{})
+			var n atomic.Int64
+			var blockedAt atomic.Pointer[time.Time]
+			var c counting
+			srv := c.start(t, func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) > answered {
+					now := time.Now()
+					blockedAt.CompareAndSwap(nil, &now)
+					<-release
+				}
+				io.WriteString(w, "ok")
+			})
+			t.Cleanup(func() { close(release) }) // runs before srv.Close
+			begin := time.Now()
+			rec := runEnds(t, "a 3 s run against a server that stops answering", loadgen.Options{
+				Targets: []*url.URL{mustURL(t, srv.URL)}, Connections: 1, Duration: 3 * time.Second,
+				Timeout: time.Minute, Portable: e.portable,
+			})
+			r := rec.Results
+			if r.Requests != answered {
+				t.Fatalf("%d responses, want the %d before the server stopped", r.Requests, answered)
+			}
+			b := blockedAt.Load()
+			if b == nil {
+				t.Fatal("the server never stopped answering")
+			}
+			whole := int(r.Seconds)
+			if len(r.Timeline) < whole {
+				t.Fatalf("timeline of %d seconds for a run of %.3f s, want one entry per whole second", len(r.Timeline), r.Seconds)
+			}
+			// The run started after begin, so a second that starts this
+			// long after begin starts after the server stopped.
+			stoppedBy := b.Sub(begin)
+			var sum int64
+			for i, s := range r.Timeline {
+				if s.T != i {
+					t.Fatalf("timeline entry %d is second %d", i, s.T)
+				}
+				sum += s.Requests
+				if time.Duration(i)*time.Second >= stoppedBy && s.Requests != 0 {
+					t.Errorf("second %d has %d responses, after the server stopped (%v after the start at most)", i, s.Requests, stoppedBy)
+				}
+			}
+			if sum != r.Requests {
+				t.Errorf("timeline sums to %d responses, the run to %d", sum, r.Requests)
+			}
+			// The gap runs from the last response, before the block, to the
+			// end of the run.
+			if want := r.Seconds*1000 - float64(stoppedBy)/float64(time.Millisecond); r.LongestGapMs < want {
+				t.Errorf("longest gap %.1f ms, want at least the %.1f ms from the stop to the end", r.LongestGapMs, want)
+			}
+			if r.LongestGapMs > r.Seconds*1000 {
+				t.Errorf("longest gap %.1f ms, longer than the run (%.3f s)", r.LongestGapMs, r.Seconds)
+			}
+		})
+	}
+}

@@ -66,6 +66,14 @@ type runState struct {
 
 	visits atomic.Uint64 // workload visits started
 
+	// lastOK is when (since start) the latest complete response came, and
+	// longestGap the longest time without one so far: a server that stops
+	// answering for a while shows here even when its seconds average out.
+	// The epoll engine's single loop updates them uncontended; the conn
+	// engine's workers share them, so the gap is the run's, not one
+	// connection's (which would include its own waiting).
+	lastOK, longestGap atomic.Int64
+
 	// live totals, for the progress line only.
 	liveRequests, livePageViews, liveErrors atomic.Int64
 
@@ -107,6 +115,32 @@ func (r *runState) unreachable(t time.Duration, err error) {
 		r.gaveUp.Store(true)
 		r.cancel()
 	})
+}
+
+// responded notes a complete response at t (since the start), keeping
+// the longest gap between responses. lastOK only moves forward, so a worker
+// that reports a slightly earlier t after another does not count a gap.
+func (r *runState) responded(t time.Duration) {
+	for {
+		prev := r.lastOK.Load()
+		if int64(t) <= prev {
+			return
+		}
+		if r.lastOK.CompareAndSwap(prev, int64(t)) {
+			r.noteGap(t - time.Duration(prev))
+			return
+		}
+	}
+}
+
+// noteGap raises the longest gap to gap if it is longer.
+func (r *runState) noteGap(gap time.Duration) {
+	for {
+		prev := r.longestGap.Load()
+		if int64(gap) <= prev || r.longestGap.CompareAndSwap(prev, int64(gap)) {
+			return
+		}
+	}
 }
 
 // take claims one request of the Options.Requests budget; false when spent.
@@ -151,7 +185,18 @@ func (r *runState) results(res *record.Results, elapsed time.Duration) {
 	res.Requests, res.PageViews, res.Late = r.requests, r.pageViews, r.late
 	res.BytesRead, res.BytesWritten = r.bytesIn, r.bytesOut
 	res.Latency.Hist = r.hist
+	// A second in which nothing came back and nothing failed was never
+	// written by a worker; the timeline holds it anyway, as a zero, up to
+	// the last whole second of the run, so that a stall at the end of a run
+	// is not a shorter timeline.
+	for len(r.timeline) < int(elapsed/time.Second) {
+		r.timeline = append(r.timeline, record.Second{T: len(r.timeline), Hist: record.NewTimelineHist()})
+	}
 	res.Timeline = r.timeline
+	// The wait from the last response to the end counts as a gap: a run
+	// whose server stopped answering for good ends on its longest one.
+	r.noteGap(elapsed - time.Duration(r.lastOK.Load()))
+	res.LongestGapMs = float64(r.longestGap.Load()) / float64(time.Millisecond)
 	res.Status = map[string]int64{}
 	for code, n := range r.status {
 		if n > 0 {
@@ -201,6 +246,7 @@ func (w *recorder) at(t time.Duration) {
 // ok records a complete response that took lat, finished at t.
 func (w *recorder) ok(t, lat time.Duration, status int, page bool) {
 	w.at(t)
+	w.run.responded(t)
 	w.hist.Record(lat)
 	w.secHist.Record(lat)
 	w.requests++

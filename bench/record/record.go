@@ -159,9 +159,16 @@ type Results struct {
 	RequestsPerS  float64 `json:"requests_per_s"`
 	PageViewsPerS float64 `json:"page_views_per_s,omitempty"`
 	Latency       Latency `json:"latency"`
-	// Timeline has one entry per second of the run.
+	// Timeline has one entry per second of the run, seconds without any
+	// response included (records made before that have holes: see
+	// StallsOf).
 	Timeline []Second `json:"timeline"`
-	CPU      CPU      `json:"cpu"`
+	// LongestGapMs is the longest time with no complete response: from the
+	// start to the first, between two, and from the last to the end. Zero
+	// when not measured: in records made before it was, and in a merge of
+	// records (the gaps of separate processes do not combine).
+	LongestGapMs float64 `json:"longest_gap_ms,omitempty"`
+	CPU          CPU     `json:"cpu"`
 }
 
 // Latency summarises the latency histogram; the percentiles are derived

@@ -78,6 +78,9 @@ func WriteSummary(w io.Writer, r *Record) error {
 	l := res.Latency
 	fmt.Fprintf(&b, "  latency   mean %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s ms\n",
 		ms(l.MeanMs), ms(l.P50Ms), ms(l.P90Ms), ms(l.P99Ms), ms(l.P999Ms), ms(l.MaxMs))
+	if st := StallsOf([]*Record{r}); st != nil {
+		fmt.Fprintf(&b, "  stalls    %s\n", st)
+	}
 	fmt.Fprintf(&b, "  status    %s\n", counts(res.Status, "none"))
 	fmt.Fprintf(&b, "  errors    %s\n", counts(res.Errors, "none"))
 	if s.Mode == "open" {

@@ -116,6 +116,10 @@ type Result struct {
 	// Writes is the check for lost writes over the measured repeats
 	// (built-in tool, with the database known).
 	Writes *WriteCheck `json:"writes,omitempty"`
+	// Stalls are the seconds in which the server (nearly) stopped
+	// answering, from Records (built-in tool only; ReadRun fills them in
+	// for runs recorded before they were).
+	Stalls *Stalls `json:"stalls,omitempty"`
 	// Verification is "passed", "skipped" or the failure.
 	Verification string `json:"verification"`
 	// TalkRPS is the talk's figure for this stage.

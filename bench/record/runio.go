@@ -44,6 +44,13 @@ func ReadRun(path string) (*Run, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	// Stalls are computed from the records, so a run recorded before they
+	// were has them too: the report flags its stalled stages alike.
+	for i := range r.Results {
+		if x := &r.Results[i]; x.Stalls == nil {
+			x.Stalls = StallsOf(x.Records)
+		}
+	}
 	return &r, nil
 }
 

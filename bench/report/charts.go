@@ -313,12 +313,18 @@ func hasTimeline(run *record.Run) bool {
 // timelineFigure draws every measured second of the run in the order it
 // happened: req/s, errors per second and the p99 latency of each second,
 // one segment per repeat in its stage's colour. It shows what a median
-// hides: a slow start, a stall, errors in bursts.
+// hides: a slow start, a stall, errors in bursts. A second with no
+// response has no logarithm: it is drawn on the req/s panel's floor with a
+// cross, so that the line falls to it rather than joining the seconds on
+// either side, and the stalled seconds (see record.Stalls) are shaded
+// across the panels. A second without a p99 breaks the p99 line.
 func timelineFigure(run *record.Run) figure {
 	rps := newPlot("Timeline of the run: every measured second", "", "req/s (log)")
 	errs := newPlot("", "", "errors/s")
 	p99 := newPlot("", "seconds since the run started", "p99 (ms, log)")
+	var shade shading
 	for _, p := range []*plot.Plot{rps, errs, p99} {
+		p.Add(&shade)
 		addGrid(p)
 	}
 	start := run.Started
@@ -327,46 +333,90 @@ func timelineFigure(run *record.Run) figure {
 	type span struct{ from, to float64 }
 	spans := map[string]*span{}
 	var order []string
+	// The req/s lines and the seconds with no response, placed on the
+	// floor once it is known.
+	type series struct {
+		xys   plotter.XYs
+		zeros []int // indexes in xys of seconds with no response
+		c     color.Color
+	}
+	var lines []series
 	for i := range run.Results {
 		x := &run.Results[i]
 		c := StageColor(x.Key())
-		for _, r := range x.Records {
+		stalls := x.Stalls
+		if stalls == nil {
+			stalls = record.StallsOf(x.Records)
+		}
+		stalled := map[[2]int]bool{}
+		if stalls != nil {
+			for _, s := range stalls.Seconds {
+				stalled[[2]int{s.Repeat, s.T}] = true
+			}
+		}
+		for ri, r := range x.Records {
 			off := r.Started.Sub(start).Seconds()
 			if start.IsZero() || off < 0 {
 				off = 0
 			}
-			var rx, ex, px plotter.XYs
+			// Older records leave out the seconds without a response:
+			// every second up to the run's end is drawn, missing ones as
+			// zeros.
+			byT := map[int]record.Second{}
+			n := int(math.Ceil(r.Results.Seconds))
 			for _, s := range r.Results.Timeline {
+				byT[s.T] = s
+				n = max(n, s.T+1)
+			}
+			var rx series
+			rx.c = c
+			var ex plotter.XYs
+			var px []plotter.XYs
+			var seg plotter.XYs
+			for t := 0; t < n; t++ {
+				s := byT[t]
 				// The last second is usually a sliver: its rate is noise.
-				d := math.Min(1, r.Results.Seconds-float64(s.T))
+				d := math.Min(1, r.Results.Seconds-float64(t))
 				if d < 0.5 {
 					continue
 				}
-				t := off + float64(s.T) + d/2
+				at := off + float64(t) + d/2
+				if stalled[[2]int{ri + 1, t}] {
+					shade.add(off+float64(t), off+float64(t)+d)
+				}
 				if v := float64(s.Requests) / d; v > 0 {
-					rx = append(rx, plotter.XY{X: t, Y: lg(v)})
+					rx.xys = append(rx.xys, plotter.XY{X: at, Y: lg(v)})
 					rlo, rhi = math.Min(rlo, v), math.Max(rhi, v)
+				} else {
+					rx.zeros = append(rx.zeros, len(rx.xys))
+					rx.xys = append(rx.xys, plotter.XY{X: at})
 				}
 				ev := float64(s.Errors) / d
-				ex = append(ex, plotter.XY{X: t, Y: ev})
+				ex = append(ex, plotter.XY{X: at, Y: ev})
 				ehi = math.Max(ehi, ev)
 				if s.P99Ms > 0 {
-					px = append(px, plotter.XY{X: t, Y: lg(s.P99Ms)})
+					seg = append(seg, plotter.XY{X: at, Y: lg(s.P99Ms)})
 					plo, phi = math.Min(plo, s.P99Ms), math.Max(phi, s.P99Ms)
+				} else if len(seg) > 0 {
+					px, seg = append(px, seg), nil
 				}
-				tmin, tmax = math.Min(tmin, t), math.Max(tmax, t)
+				tmin, tmax = math.Min(tmin, at), math.Max(tmax, at)
 			}
-			addLine(rps, rx, c)
+			px = append(px, seg)
+			lines = append(lines, rx)
 			addLine(errs, ex, c)
-			addLine(p99, px, c)
-			if len(rx) > 0 {
+			for _, seg := range px {
+				addLine(p99, seg, c)
+			}
+			if len(rx.xys) > 0 {
+				first, last := rx.xys[0].X, rx.xys[len(rx.xys)-1].X
 				sp, ok := spans[x.Key()]
 				if !ok {
-					sp = &span{from: rx[0].X, to: rx[0].X}
+					sp = &span{from: first, to: first}
 					spans[x.Key()] = sp
 					order = append(order, x.Key())
 				}
-				sp.from, sp.to = math.Min(sp.from, rx[0].X), math.Max(sp.to, rx[len(rx)-1].X)
+				sp.from, sp.to = math.Min(sp.from, first), math.Max(sp.to, last)
 			}
 		}
 	}
@@ -376,7 +426,37 @@ func timelineFigure(run *record.Run) figure {
 	if phi == 0 {
 		plo, phi = 1, 10
 	}
-	logAxis(&rps.Y, decadeBelow(rlo), rhi*8)
+	if len(shade.spans) > 0 {
+		rps.Title.Text += " (shaded: stalled)"
+	}
+	floor := decadeBelow(rlo)
+	zeros := false
+	for _, l := range lines {
+		zeros = zeros || len(l.zeros) > 0
+	}
+	if zeros && floor > rlo/2 {
+		// The floor stands for zero: keep it clear of the slowest second
+		// that did answer.
+		floor /= 10
+	}
+	for _, l := range lines {
+		var zs plotter.XYs
+		for _, i := range l.zeros {
+			l.xys[i].Y = lg(floor)
+			zs = append(zs, l.xys[i])
+		}
+		addLine(rps, l.xys, l.c)
+		if len(zs) > 0 {
+			if sc, err := plotter.NewScatter(zs); err == nil {
+				sc.GlyphStyle = draw.GlyphStyle{Color: l.c, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}
+				rps.Add(sc)
+			}
+		}
+	}
+	logAxis(&rps.Y, floor, rhi*8)
+	if zeros {
+		rps.Y.Tick.Marker = zeroFloor{rps.Y.Tick.Marker, lg(floor)}
+	}
 	logAxis(&p99.Y, decadeBelow(plo), decadeAbove(phi))
 	errs.Y.Min, errs.Y.Max = 0, math.Max(1, ehi*1.1)
 	// Name each stage above its seconds, in its colour: a legend would
@@ -400,6 +480,53 @@ func timelineFigure(run *record.Run) figure {
 		p.X.Tick.Marker = unlabelled{plot.DefaultTicks{}}
 	}
 	return figure{caption: caption(run), draw: func(dc draw.Canvas) { drawColumn(dc, rps, errs, p99) }}
+}
+
+// zeroFloor labels the floor of a log axis "0": the seconds with no
+// response are drawn there.
+type zeroFloor struct {
+	plot.Ticker
+	at float64
+}
+
+func (z zeroFloor) Ticks(lo, hi float64) []plot.Tick {
+	ts := z.Ticker.Ticks(lo, hi)
+	for i := range ts {
+		if math.Abs(ts[i].Value-z.at) < 1e-9 {
+			ts[i].Label = "0"
+		}
+	}
+	return ts
+}
+
+// stallShade is the colour of a stalled second: light enough that the
+// lines over it stay readable.
+var stallShade = color.RGBA{R: 0xF6, G: 0xD5, B: 0xD5, A: 0xFF}
+
+// shading shades spans of the time axis, the full height of a panel: the
+// stalled seconds. It is added before the grid and lines, to lie beneath.
+type shading struct{ spans [][2]float64 }
+
+// add shades from..to, joined to the span before when they touch: two
+// rectangles side by side would leave a seam.
+func (s *shading) add(from, to float64) {
+	if n := len(s.spans); n > 0 && math.Abs(s.spans[n-1][1]-from) < 1e-6 {
+		s.spans[n-1][1] = to
+		return
+	}
+	s.spans = append(s.spans, [2]float64{from, to})
+}
+
+// Plot implements plot.Plotter.
+func (s *shading) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	for _, sp := range s.spans {
+		x0, x1 := max(trX(sp[0]), c.Min.X), min(trX(sp[1]), c.Max.X)
+		if x1 <= x0 {
+			continue
+		}
+		c.FillPolygon(stallShade, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
+	}
 }
 
 func addLine(p *plot.Plot, xys plotter.XYs, c color.Color) {

@@ -26,7 +26,7 @@ func Markdown(run *record.Run, charts []Chart) []byte {
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, r := range rs {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			mdEscape(r.Label), r.Tool, fmtRPS(r.RPS), fmtRange(r), fmtTimes(r.Speedup), fmtTimes(r.Prev),
+			mdEscape(r.Label), r.Tool, rpsCell(r), fmtRange(r), fmtTimes(r.Speedup), fmtTimes(r.Prev),
 			fmtRPS(r.Talk), fmtTimes(r.TalkSpeedup), fmtTimes(r.TalkPrev), fmtMs(r.P50), fmtMs(r.P99),
 			fmtDay(r.RPS), num(float64(r.Errors)), mdEscape(r.Verification))
 	}

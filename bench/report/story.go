@@ -254,7 +254,8 @@ func perDay(rps float64) string {
 
 // warnings are what a reader must know before trusting a result, one
 // sentence each: the records' own warnings (a saturated client, errors),
-// failed verification, and no measurement at all.
+// failed verification, seconds in which the server stalled, and no
+// measurement at all.
 func warnings(x *record.Result) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -279,6 +280,9 @@ func warnings(x *record.Result) []string {
 			}
 			add(w)
 		}
+	}
+	if w := stallWarning(stallsOf(x)); w != "" {
+		add(w)
 	}
 	if x.RPS == 0 && (x.Verification == "passed" || x.Verification == "skipped") {
 		add("no throughput was measured")

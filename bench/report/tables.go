@@ -2,7 +2,9 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/stages"
@@ -28,6 +30,9 @@ type row struct {
 	// is among the warnings, too long for a table cell.
 	Verification string
 	Warnings     []string
+	// Stalled sums up the seconds in which the stage (nearly) stopped
+	// answering; empty when it did not.
+	Stalled string
 }
 
 // rows lists every result of the run: the baselines, then each stage in
@@ -64,6 +69,7 @@ func rows(run *record.Run) []row {
 		r := row{Stage: x.Key(), Label: longName(x), Tool: x.Tool, RPS: x.RPS, Repeats: len(x.RPSRuns),
 			P50: x.P50Ms, P99: x.P99Ms, Errors: x.Errors, Verification: verdict(x.Verification), Warnings: warnings(x)}
 		r.Lo, r.Hi = spread(x)
+		r.Stalled = stallSummary(stallsOf(x))
 		if base := run.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 && !isBaseline(x) {
 			r.Speedup = x.RPS / base
 		}
@@ -106,6 +112,10 @@ func fmtTimes(v float64) string {
 	if v <= 0 {
 		return "–"
 	}
+	if v < 0.01 {
+		// Two significant digits: a collapse to 0.0015× is not 0.00×.
+		return strconv.FormatFloat(v, 'f', 1-int(math.Floor(math.Log10(v))), 64) + "×"
+	}
 	if v < 10 {
 		return fmt.Sprintf("%.2f×", v)
 	}
@@ -145,12 +155,13 @@ func fmtDay(v float64) string {
 // the index, showed in this run, and if not, the likeliest reason.
 func indexVerdict(run *record.Run) string {
 	var with, without float64
+	var noIndex *record.Result
 	for _, x := range stageResults(run, BuiltinTool) {
 		switch {
 		case x.Stage == stages.NoIndex.Stage && !x.NoIndex:
 			with = x.RPS
 		case isTalksNoIndex(x.Key()):
-			without = x.RPS
+			without, noIndex = x.RPS, x
 		}
 	}
 	if with <= 0 || without <= 0 {
@@ -159,7 +170,11 @@ func indexVerdict(run *record.Run) string {
 	talk := stages.TalkFor(stages.Key(stages.NoIndex.Stage, true), "") / stages.TalkFor(stages.NoIndex.Stage, "")
 	r := without / with
 	if r < 0.25 {
-		return fmt.Sprintf("Without its index, stage 4 collapsed to %s of its req/s (the talk: %s): the talk's last lesson reproduced.", pct(r), pct(talk))
+		v := fmt.Sprintf("Without its index, stage 4 collapsed to %s of its req/s (the talk: %s): the talk's last lesson reproduced.", pct(r), pct(talk))
+		if st := stallsOf(noIndex); st.Stalled() {
+			v += fmt.Sprintf(" Its %s req/s is a median over seconds that were not alike: it %s.", fmtRPS(without), stallSummary(st))
+		}
+		return v
 	}
 	return fmt.Sprintf("Without its index, stage 4 kept %s of its req/s (the talk: %s): the collapse did not show in this run. With %s users the tables are small and a sequential scan is cheap; the talk's setting is the full dataset (scalelab lab without --quick).",
 		pct(r), pct(talk), num(float64(run.Settings.Users)))
