@@ -101,34 +101,50 @@ func (m *measurer) measure(ctx context.Context) (Result, error) {
 
 // once is one measurement: the load (with the fault, if any, injected
 // during it), the check of its writes, and the counters read around it.
+// A measurement during which outsiders took too much of the machine (see
+// remeasure) is taken once more, and the second one is kept, flagged if it
+// was noisy too; the first one's writes are checked all the same.
 func (m *measurer) once(ctx context.Context, res *Result, where *whereSum) error {
 	o := m.o
-	before, idle0 := readCounters(ctx, o.DatabaseURL, o.MemcachedServers), idleSeconds()
-	spec := loadSpec{Duration: o.Duration, Connections: o.Connections, Rate: o.Rate, Watch: true}
-	if m.workload == "photos" && o.DatabaseURL != "" {
-		spec.Writes = &workload.WriteLog{}
-	}
-	rec, fault, err := m.loadWithFault(ctx, spec)
-	if err != nil {
-		return fmt.Errorf("load stage %s: %w", m.st.Key(), err)
-	}
-	res.Fault = fault
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if spec.Writes != nil {
-		if err := m.checkWrites(ctx, res, spec.Writes); err != nil {
-			return err
+	for retaken := false; ; retaken = true {
+		before, idle0 := readCounters(ctx, o.DatabaseURL, o.MemcachedServers), idleSeconds()
+		spec := loadSpec{Duration: o.Duration, Connections: o.Connections, Rate: o.Rate, Watch: true}
+		if m.workload == "photos" && o.DatabaseURL != "" {
+			spec.Writes = &workload.WriteLog{}
 		}
+		rec, fault, err := m.loadWithFault(ctx, spec)
+		if err != nil {
+			return fmt.Errorf("load stage %s: %w", m.st.Key(), err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if spec.Writes != nil {
+			if err := m.checkWrites(ctx, res, spec.Writes); err != nil {
+				return err
+			}
+		}
+		noisy, again := remeasure(rec.Results.CPU, retaken)
+		if again {
+			where.Remeasured++
+			out, steal, total, _ := rec.Results.CPU.Noise()
+			fmt.Fprintf(o.Stdout, "stage %s: other processes took %.0f%% of the machine during the measurement (outsiders %.1f CPU-s, steal %.1f s): measuring again\n",
+				m.st.Key(), 100*(out+steal)/total, out, steal)
+			continue
+		}
+		if noisy {
+			where.Noisy++
+		}
+		res.Fault = fault
+		where.add(o.Lab, m.run.pid, rec, idleSeconds()-idle0)
+		views := rec.Results.PageViews
+		if views == 0 {
+			views = rec.Results.Requests // the baselines: a request is a view
+		}
+		where.addCounts(before, readCounters(ctx, o.DatabaseURL, o.MemcachedServers), views)
+		addRecord(res, rec)
+		return nil
 	}
-	where.add(o.Lab, m.run.pid, rec, idleSeconds()-idle0)
-	views := rec.Results.PageViews
-	if views == 0 {
-		views = rec.Results.Requests // the baselines: a request is a view
-	}
-	where.addCounts(before, readCounters(ctx, o.DatabaseURL, o.MemcachedServers), views)
-	addRecord(res, rec)
-	return nil
 }
 
 // loadWithFault runs the load while the options' fault, if any, is

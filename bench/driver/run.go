@@ -185,6 +185,9 @@ func printResult(o Options, run *Run, r Result) {
 	if w := r.Writes; w != nil && !r.Sweep {
 		fmt.Fprintf(o.Stdout, "  writes: %s\n", w)
 	}
+	for _, w := range r.Where.Warnings() {
+		fmt.Fprintf(o.Stdout, "  warning: %s\n", w)
+	}
 }
 
 func printHeader(o Options) {

@@ -101,9 +101,31 @@ func (w *whereSum) add(lab *infra.Lab, servePID int, rec *record.Record, idleS f
 			w.CPUS[record.CPUMemcached] += s
 		}
 	}
+	// The machine's account is read at the same instants as the watched
+	// processes'; the idle time read around the whole measurement (its
+	// counters and the check of its writes included) is only the fallback
+	// of a record without it.
+	if m := cpu.Machine; m != nil && m.TotalS > 0 {
+		idleS = m.IdleS
+		w.MachineS += m.TotalS
+	}
+	if out, steal, _, ok := cpu.Noise(); ok {
+		w.OutsideCPUS += out
+		w.StealS += steal
+	}
 	w.CPUS[record.CPUIdle] += idleS
 	w.requests += rec.Results.Requests
 	w.views += rec.Results.PageViews
+}
+
+// remeasure decides whether a measurement is taken again: once, when
+// outsiders and steal took more than record.NoisyShare of the machine
+// during it (see record.IsNoisy), and the measurement is not itself a
+// second attempt.
+func remeasure(cpu record.CPU, retaken bool) (noisy, again bool) {
+	out, steal, total, ok := cpu.Noise()
+	noisy = ok && record.IsNoisy(out, steal, total)
+	return noisy, noisy && !retaken
 }
 
 // finish computes the per-request figures.

@@ -446,6 +446,10 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 			Cores: u.Times.Total().Seconds() / elapsed.Seconds(),
 		})
 	}
+	if m, ok := watch.Machine(); ok {
+		c.Machine = &record.MachineCPU{TotalS: m.Total().Seconds(), BusyS: m.Busy().Seconds(),
+			IdleS: m.IdleTime().Seconds(), StealS: m.Steal.Seconds()}
+	}
 	rec.Results.Summarize()
 	return rec, nil
 }

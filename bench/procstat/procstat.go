@@ -21,6 +21,9 @@ type Times struct {
 // Total is user plus system time.
 func (t Times) Total() time.Duration { return t.User + t.Sys }
 
+// Add returns t + u.
+func (t Times) Add(u Times) Times { return Times{t.User + u.User, t.Sys + u.Sys} }
+
 // Sub returns t - u.
 func (t Times) Sub(u Times) Times { return Times{t.User - u.User, t.Sys - u.Sys} }
 
@@ -48,6 +51,9 @@ type stat struct {
 	name  string
 	ppid  int
 	times Times // the process's own time plus that of its reaped children
+	// started is the process's start time in clock ticks after boot: with
+	// the PID, it tells one process from a later one that reused its PID.
+	started int64
 }
 
 // readStat parses /proc/PID/stat. The command name is in parentheses and may
@@ -64,9 +70,9 @@ func readStat(pid int) (stat, error) {
 		return stat{}, fmt.Errorf("procstat: malformed /proc/%d/stat", pid)
 	}
 	// Fields after the name: state(3) ppid(4) ... utime(14) stime(15)
-	// cutime(16) cstime(17), numbered as in proc(5).
+	// cutime(16) cstime(17) ... starttime(22), numbered as in proc(5).
 	f := strings.Fields(s[end+1:])
-	if len(f) < 15 {
+	if len(f) < 20 {
 		return stat{}, fmt.Errorf("procstat: short /proc/%d/stat", pid)
 	}
 	n := func(field int) int64 { v, _ := strconv.ParseInt(f[field-3], 10, 64); return v }
@@ -77,6 +83,7 @@ func readStat(pid int) (stat, error) {
 			User: time.Duration(n(14)+n(16)) * clockTick,
 			Sys:  time.Duration(n(15)+n(17)) * clockTick,
 		},
+		started: n(22),
 	}, nil
 }
 
@@ -132,15 +139,30 @@ type Usage struct {
 // plus, through the kernel's cutime, children that exited and were reaped.
 // A watched process that is also a descendant of another watched one counts
 // only for itself, so the usages add up to the time really used.
+//
+// A descendant that was alive at Watch and exited before Stop is the
+// delicate case: when its parent reaps it, the kernel adds its whole
+// lifetime's time to the parent's cutime, the part before Watch included.
+// That part is subtracted again, or a long-lived worker that exits during
+// a measurement (a database backend whose client closed its connection)
+// would be credited with everything it ever did.
+//
+// The Watcher also reads the machine's own account (/proc/stat) at the same
+// two instants, so that what the watched processes used can be set against
+// what the whole machine did in exactly the same interval.
 type Watcher struct {
-	pids  []int
-	start map[int]stat
+	pids         []int
+	start        map[int]stat
+	machineStart CPUStat
+	machine      CPUStat
+	machineOK    bool
 }
 
 // Watch starts measuring pids. It fails if one of them does not exist.
 func Watch(pids []int) (*Watcher, error) {
+	w := &Watcher{pids: pids}
 	if len(pids) == 0 {
-		return &Watcher{}, nil
+		return w, nil
 	}
 	snap, err := snapshot()
 	if err != nil {
@@ -151,8 +173,20 @@ func Watch(pids []int) (*Watcher, error) {
 			return nil, fmt.Errorf("procstat: no process %d", p)
 		}
 	}
-	return &Watcher{pids: pids, start: snap}, nil
+	w.start = snap
+	w.machineStart, err = ReadCPUStat()
+	w.machineOK = err == nil
+	return w, nil
 }
+
+// Machine is what the whole machine did between Watch and the last Stop,
+// from /proc/stat; ok is false if it could not be read.
+func (w *Watcher) Machine() (m CPUStat, ok bool) {
+	return w.machine, w.machineOK && w.machine.Total() > 0
+}
+
+// sameProcess says whether a and b, read under one PID, are one process.
+func sameProcess(a, b stat) bool { return a.started == b.started }
 
 // Stop returns the time used by each watched PID since Watch.
 func (w *Watcher) Stop() ([]Usage, error) {
@@ -163,6 +197,11 @@ func (w *Watcher) Stop() ([]Usage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w.machineOK {
+		m, err := ReadCPUStat()
+		w.machineOK = err == nil
+		w.machine = m.Sub(w.machineStart)
+	}
 	watched := map[int]bool{}
 	for _, pid := range w.pids {
 		watched[pid] = true
@@ -170,26 +209,49 @@ func (w *Watcher) Stop() ([]Usage, error) {
 	var out []Usage
 	for _, pid := range w.pids {
 		u := Usage{PID: pid, Name: w.start[pid].name}
-		seen := map[int]bool{}
-		for _, p := range append(tree(w.start, pid, watched), tree(end, pid, watched)...) {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			e, ok := end[p]
-			if !ok {
-				continue // exited: its time went to its parent's cutime
-			}
-			d := e.times
-			if s, ok := w.start[p]; ok && s.name == e.name {
-				d = d.Sub(s.times)
-			}
-			u.Times.User += d.User
-			u.Times.Sys += d.Sys
-		}
+		u.Times = used(w.start, end, append(tree(w.start, pid, watched), tree(end, pid, watched)...))
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// used is the time the processes pids used between the snapshots start and
+// end: each one's own time and that of the children it reaped in between,
+// less, for a process that was alive at the start and gone at the end, the
+// time it had used before the start (the kernel hands its whole lifetime's
+// time to its parent, counted here through the parent's cutime).
+func used(start, end map[int]stat, pids []int) Times {
+	in := make(map[int]bool, len(pids))
+	for _, p := range pids {
+		in[p] = true
+	}
+	// gone is a process of the start that is no longer there: its time
+	// before the start went to its parent's cutime if the parent, one of
+	// pids, reaped it; if something outside reaped it, nothing came in.
+	gone := func(s stat) Times {
+		if pe, ok := end[s.ppid]; ok && in[s.ppid] {
+			if ps, ok := start[s.ppid]; !ok || sameProcess(ps, pe) {
+				return s.times
+			}
+		}
+		return Times{}
+	}
+	var t Times
+	for p := range in {
+		s, wasAlive := start[p]
+		e, isAlive := end[p]
+		switch {
+		case isAlive && wasAlive && sameProcess(s, e):
+			t = t.Add(e.times.Sub(s.times))
+		case isAlive && wasAlive: // the PID was reused within the interval
+			t = t.Add(e.times).Sub(gone(s))
+		case isAlive:
+			t = t.Add(e.times)
+		case wasAlive:
+			t = t.Sub(gone(s))
+		}
+	}
+	return Times{max(t.User, 0), max(t.Sys, 0)}
 }
 
 // Of returns the processor time process pid has used so far (its own

@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -84,4 +86,75 @@ func TestWatchCountsDescendants(t *testing.T) {
 	if _, err := procstat.Watch([]int{1 << 30}); err == nil {
 		t.Error("watching a process that does not exist: no error")
 	}
+}
+
+// TestExitedChildCountsOnlyItsWindow: a child that had used CPU before
+// the watch, and is killed and reaped by its watched parent during it,
+// hands its whole lifetime's time to the parent's cutime; only what it
+// used during the watch (nothing: it was stopped) may count.
+func TestExitedChildCountsOnlyItsWindow(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	cmd := exec.Command("sh", "-c", "sh -c 'while :; do :; done'; sleep 600")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	child := 0
+	var before procstat.Times
+	spun := wait.Until(func() bool {
+		if child == 0 {
+			child = childOf(cmd.Process.Pid)
+			return false
+		}
+		before, _ = procstat.Of(child)
+		return before.Total() >= 300*time.Millisecond
+	})
+	if !spun {
+		t.Fatalf("the child %d spun only %v in %s", child, before.Total(), wait.Hang)
+	}
+	if err := syscall.Kill(child, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	w, err := procstat.Watch([]int{cmd.Process.Pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(child, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	reaped := wait.Until(func() bool { _, err := procstat.Of(child); return err != nil })
+	if !reaped {
+		t.Fatalf("the killed child %d was not reaped in %s", child, wait.Hang)
+	}
+	u, err := w.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u[0].Times.Total(); got >= before.Total()/2 {
+		t.Errorf("a child stopped during the whole watch counted %v: its %v from before the watch came in through the parent's cutime", got, before.Total())
+	}
+}
+
+// childOf is the PID of a child of pid, or 0.
+func childOf(pid int) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			n, _ := strconv.Atoi(e.Name())
+			return n
+		}
+	}
+	return 0
 }

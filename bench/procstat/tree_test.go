@@ -1,6 +1,9 @@
 package procstat
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // A watched process inside another watched process's tree counts once.
 func TestNestedWatchedCountsOnce(t *testing.T) {
@@ -17,5 +20,43 @@ func TestNestedWatchedCountsOnce(t *testing.T) {
 	}
 	if got := tree(snap, 2, map[int]bool{1: true, 2: true}); len(got) != 2 {
 		t.Errorf("nginx's tree: %v, want 2 and 3", got)
+	}
+}
+
+// A worker alive at the start that exits and is reaped by its watched
+// parent hands its whole lifetime's time to the parent's cutime: only the
+// part after the start counts. One reaped by something outside the tree
+// hands nothing over, so nothing is taken off; a PID reused by a new
+// process counts the new process whole.
+func TestUsedExitedWorkerCountsOnlyItsInterval(t *testing.T) {
+	sec := func(n int) Times { return Times{User: time.Duration(n) * time.Second} }
+	start := map[int]stat{
+		1: {name: "postgres", ppid: 0, times: sec(5), started: 1},
+		2: {name: "postgres", ppid: 1, times: sec(100), started: 2}, // exits
+		3: {name: "postgres", ppid: 1, times: sec(7), started: 3},   // stays
+		4: {name: "postgres", ppid: 1, times: sec(9), started: 4},   // PID reused
+	}
+	end := map[int]stat{
+		// The parent's own 1 s, plus 100 + 2 s of the reaped worker 2
+		// and 9 + 1 s of the first process 4.
+		1: {name: "postgres", ppid: 0, times: sec(5 + 1 + 102 + 10), started: 1},
+		3: {name: "postgres", ppid: 1, times: sec(10), started: 3},
+		4: {name: "postgres", ppid: 1, times: sec(4), started: 40},
+	}
+	got := used(start, end, []int{1, 2, 3, 4})
+	// 1 (parent) + 2 (worker 2) + 3 (worker 3) + 1 (old 4) + 4 (new 4)
+	if want := sec(11); got != want {
+		t.Errorf("used %v, want %v", got.Total(), want.Total())
+	}
+	// A worker whose parent exited too: whoever reaped it is outside,
+	// nothing of its time came in, and nothing is taken off.
+	start = map[int]stat{
+		1: {name: "serve", ppid: 0, times: sec(1), started: 1},
+		5: {name: "cgi", ppid: 6, times: sec(50), started: 5},
+		6: {name: "sh", ppid: 1, times: sec(1), started: 6},
+	}
+	end = map[int]stat{1: {name: "serve", ppid: 0, times: sec(3), started: 1}}
+	if got, want := used(start, end, []int{1, 5, 6}), sec(2+0-1); got != want {
+		t.Errorf("worker reaped outside: used %v, want %v", got.Total(), want.Total())
 	}
 }

@@ -90,6 +90,12 @@ func Merge(recs ...*Record) (*Record, error) {
 				watched[w.PID] = w
 			}
 		}
+		// Merged records ran side by side: the machine's account is one,
+		// read over the longest of their intervals.
+		if m := in.CPU.Machine; m != nil && (res.CPU.Machine == nil || m.TotalS > res.CPU.Machine.TotalS) {
+			mm := *m
+			res.CPU.Machine = &mm
+		}
 	}
 	res.CPU.ClientCoreLimit = limit
 	if res.Seconds > 0 {

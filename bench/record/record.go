@@ -204,6 +204,24 @@ type CPU struct {
 	// the single event loop), the yardstick of the saturation warning.
 	ClientCoreLimit float64   `json:"client_core_limit"`
 	Watched         []ProcCPU `json:"watched,omitempty"`
+	// Machine is what the whole machine did over the same interval as
+	// Watched, from /proc/stat; absent when nothing was watched.
+	Machine *MachineCPU `json:"machine,omitempty"`
+}
+
+// MachineCPU is the whole machine's processor time over a measurement, all
+// cores together: what is left of it once the client and the watched
+// processes are taken away was used by processes outside the measurement.
+type MachineCPU struct {
+	// TotalS is cores × wall time (busy, idle and steal).
+	TotalS float64 `json:"total_s"`
+	// BusyS is the time the cores ran anything, the kernel included.
+	BusyS float64 `json:"busy_s"`
+	// IdleS is the time they had nothing to run (I/O wait included).
+	IdleS float64 `json:"idle_s"`
+	// StealS is the time the hypervisor gave this machine's virtual cores
+	// to someone else.
+	StealS float64 `json:"steal_s"`
 }
 
 // ProcCPU is the CPU time of one watched process and its descendants.

@@ -159,6 +159,89 @@ type Where struct {
 	MCHitsPerView float64 `json:"memcached_hits_per_view"`
 	MCSetsPerView float64 `json:"memcached_sets_per_view"`
 	Note          string  `json:"note,omitempty"`
+	// MachineS is the machine's processor time over the measurements
+	// (cores × wall time, from /proc/stat): what CPUS adds up to, give or
+	// take the ticks /proc counts in, once OutsideCPUS and StealS are
+	// added; 0 in records made before it was kept.
+	MachineS float64 `json:"machine_cpu_s,omitempty"`
+	// OutsideCPUS is the time the machine was busy with something other
+	// than the stage and the load generator (another program, the tests of
+	// another checkout): the noise of the measurements.
+	OutsideCPUS float64 `json:"outside_cpu_s,omitempty"`
+	// StealS is the time the hypervisor gave the machine's cores to other
+	// machines.
+	StealS float64 `json:"steal_s,omitempty"`
+	// Noisy counts the measurements kept although outsiders and steal
+	// took more than NoisyShare of the machine during them; Remeasured
+	// counts the measurements taken again because of it.
+	Noisy      int `json:"noisy,omitempty"`
+	Remeasured int `json:"remeasured,omitempty"`
+}
+
+// NoisyShare is the share of the machine that outsiders (and steal) may
+// take during a measurement before it is flagged: above it, the stage did
+// not have the machine to itself and its figures are lower than they
+// should be, by an amount that cannot be told.
+const NoisyShare = 0.10
+
+// Noise is what the machine did besides the measured lab during one
+// measurement, from the record's CPU (ok is false for a record with no
+// machine account): outsiders' CPU (the machine's busy time less the
+// client's and the watched processes'), steal, and cores × wall time.
+func (c CPU) Noise() (outsideS, stealS, totalS float64, ok bool) {
+	m := c.Machine
+	if m == nil || m.TotalS <= 0 {
+		return 0, 0, 0, false
+	}
+	lab := c.ClientUserS + c.ClientSysS
+	for _, w := range c.Watched {
+		lab += w.UserS + w.SysS
+	}
+	return max(0, m.BusyS-lab), m.StealS, m.TotalS, true
+}
+
+// IsNoisy says whether outsiders and steal took more than NoisyShare of
+// the machine's totalS.
+func IsNoisy(outsideS, stealS, totalS float64) bool {
+	return totalS > 0 && outsideS+stealS > NoisyShare*totalS
+}
+
+// Warnings are what a reader of the stage's "where the time went" must
+// know before trusting it, one sentence each.
+func (w *Where) Warnings() []string {
+	if w == nil {
+		return nil
+	}
+	var out []string
+	if w.Noisy > 0 {
+		out = append(out, fmt.Sprintf("other processes took more than %.0f%% of the machine during %d measurement(s) (outsiders %.1f CPU-s, steal %.1f s of %.1f): the stage did not have the machine to itself",
+			100*NoisyShare, w.Noisy, w.OutsideCPUS, w.StealS, w.MachineS))
+	}
+	if w.Remeasured > 0 {
+		out = append(out, fmt.Sprintf("%d measurement(s) taken again because other processes took more than %.0f%% of the machine", w.Remeasured, 100*NoisyShare))
+	}
+	if w.Overcounted() {
+		sum := 0.0
+		for _, v := range w.CPUS {
+			sum += v
+		}
+		out = append(out, fmt.Sprintf("the components and idle add up to %.1f CPU-s, more than the machine's %.1f: something is counted twice", sum, w.MachineS))
+	}
+	return out
+}
+
+// Overcounted says whether the components and idle add up to more than
+// the machine had (5% allowed for the ticks /proc counts in): a sign the
+// accounting counts something twice.
+func (w *Where) Overcounted() bool {
+	if w == nil || w.MachineS <= 0 {
+		return false
+	}
+	sum := 0.0
+	for _, v := range w.CPUS {
+		sum += v
+	}
+	return sum > 1.05*w.MachineS
 }
 
 // FaultReport is what a fault did to a stage, read from the measurement's

@@ -27,7 +27,34 @@ var components = []struct {
 	{record.CPUServe, "Go server / CGI", okabeOrange},
 	{record.CPUPostgres, "PostgreSQL", okabeBlue},
 	{record.CPUMemcached, "memcached", okabePurple},
+	{cpuOutside, "outside the lab", okabeVermilion},
 	{record.CPUIdle, "idle", lightGrey},
+}
+
+// cpuOutside is the chart's name for the time the machine gave to
+// something other than the lab: other processes, and steal.
+const cpuOutside = "outside"
+
+// cpuOf is a component's CPU-seconds in w, outsiders included.
+func cpuOf(w *record.Where, name string) float64 {
+	if name == cpuOutside {
+		return w.OutsideCPUS + w.StealS
+	}
+	return w.CPUS[name]
+}
+
+// machineOf is what w's shares are of: the machine's processor time over
+// the measurements, or, in a record made before it was kept, the sum of
+// the components (which then always adds up to 100%).
+func machineOf(w *record.Where) float64 {
+	if w.MachineS > 0 {
+		return w.MachineS
+	}
+	total := 0.0
+	for _, c := range components {
+		total += cpuOf(w, c.name)
+	}
+	return total
 }
 
 type legendEntry struct {
@@ -64,15 +91,20 @@ func whereFigure(run *record.Run) figure {
 	w := vg.Points(300 / float64(max(4, len(xs))))
 	var below *plotter.BarChart
 	var thumbs []legendEntry
+	// Records made before the machine's account was kept have no
+	// outsiders to show, and are drawn as they always were.
+	kept := false
+	for _, x := range xs {
+		kept = kept || x.Where.MachineS > 0
+	}
 	for _, comp := range components {
+		if comp.name == cpuOutside && !kept {
+			continue
+		}
 		vals := make(plotter.Values, len(xs))
 		for i, x := range xs {
-			total := 0.0
-			for _, v := range x.Where.CPUS {
-				total += v
-			}
-			if total > 0 {
-				vals[i] = 100 * x.Where.CPUS[comp.name] / total
+			if total := machineOf(x.Where); total > 0 {
+				vals[i] = 100 * cpuOf(x.Where, comp.name) / total
 			}
 		}
 		bc, err := plotter.NewBarChart(vals, w)
@@ -96,7 +128,13 @@ func whereFigure(run *record.Run) figure {
 		leg.Add(thumbs[i].name, thumbs[i].thumb)
 	}
 	p.NominalX(names...)
+	// A stage whose parts add up to more than the machine had is drawn as
+	// measured, above 100%, and the caption says so: cutting its bar would
+	// hide the error.
 	p.Y.Min, p.Y.Max = 0, 100
+	if top := highestStack(xs); top > 100.5 {
+		p.Y.Max = 1.02 * top
+	}
 	addGrid(p)
 	return figure{caption: caption(run) + "\n" + whereNote(xs), draw: func(dc draw.Canvas) {
 		// The bars on the left, the legend in a column of its own.
@@ -107,9 +145,57 @@ func whereFigure(run *record.Run) figure {
 	}}
 }
 
+// highestStack is the highest bar of the chart, in percent.
+func highestStack(xs []*record.Result) float64 {
+	top := 0.0
+	for _, x := range xs {
+		if total := machineOf(x.Where); total > 0 {
+			sum := 0.0
+			for _, c := range components {
+				sum += cpuOf(x.Where, c.name)
+			}
+			top = max(top, 100*sum/total)
+		}
+	}
+	return top
+}
+
+// whereWarnings are the caption's sentences about stages over-counted or
+// measured on a machine they did not have to themselves.
+func whereWarnings(xs []*record.Result) string {
+	var over, noisy []string
+	for _, x := range xs {
+		if x.Where.Overcounted() {
+			sum := 0.0
+			for _, c := range components {
+				sum += cpuOf(x.Where, c.name)
+			}
+			over = append(over, fmt.Sprintf("%s %.0f%%", x.Key(), 100*sum/x.Where.MachineS))
+		}
+		if x.Where.Noisy > 0 {
+			noisy = append(noisy, x.Key())
+		}
+	}
+	var out []string
+	if len(over) > 0 {
+		out = append(out, "Over-counted, drawn above 100%: "+strings.Join(over, ", ")+".")
+	}
+	if len(noisy) > 0 {
+		out = append(out, fmt.Sprintf("Other processes took more than %.0f%% of the machine during %s.", 100*record.NoisyShare, strings.Join(noisy, ", ")))
+	}
+	return strings.Join(out, " ")
+}
+
 // whereNote says what the chart's shares are of, and the SQL and cache
 // work per page view that go with them.
 func whereNote(xs []*record.Result) string {
+	if w := whereWarnings(xs); w != "" {
+		return whereNoteShares(xs) + " " + w
+	}
+	return whereNoteShares(xs)
+}
+
+func whereNoteShares(xs []*record.Result) string {
 	var parts []string
 	for _, x := range xs {
 		if isBaseline(x) || x.Where.SQLPerView < 0 {

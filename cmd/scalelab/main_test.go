@@ -411,6 +411,7 @@ func TestLabQuick(t *testing.T) {
 			// busy the machine, so less means the children's time is lost.
 			t.Errorf("CGI stage: its host and programs used %.0f µs of CPU per request: the children's time is lost", w.CPUUsPerRequest[record.CPUServe])
 		}
+		checkCPUAddsUp(t, &x)
 	}
 	if !rec.Complete || rec.Machine.Cores == 0 || rec.Settings.Users != 300 {
 		t.Errorf("record: complete %v, machine %+v, settings %+v", rec.Complete, rec.Machine, rec.Settings)
@@ -788,4 +789,28 @@ func TestResultsFolderFullOrUnwritable(t *testing.T) {
 		t.Errorf("the record saved instead: %v results, %v", len(rec.Results), err)
 	}
 	waitNoProcesses(t, dir)
+}
+
+// checkCPUAddsUp checks the accounting identity of where the CPU went: the
+// components and idle cannot have used more of the machine than it had over
+// the measurements (cores × wall time, from /proc/stat; 5% allowed for the
+// ticks /proc counts in), and with what outsiders and steal took they
+// account for nearly all of it. It holds however busy the machine is.
+func checkCPUAddsUp(t *testing.T, x *record.Result) {
+	t.Helper()
+	w := x.Where
+	if w.MachineS <= 0 {
+		t.Errorf("stage %s %s: no account of the machine's CPU", x.Stage, x.Page)
+		return
+	}
+	sum := 0.0
+	for _, v := range w.CPUS {
+		sum += v
+	}
+	if sum > 1.05*w.MachineS {
+		t.Errorf("stage %s %s: components and idle used %.2f CPU-s of the machine's %.2f: counted twice (%v)", x.Stage, x.Page, sum, w.MachineS, w.CPUS)
+	}
+	if all := sum + w.OutsideCPUS + w.StealS; all < 0.8*w.MachineS {
+		t.Errorf("stage %s %s: components, idle, outsiders and steal account for %.2f CPU-s of the machine's %.2f (%v)", x.Stage, x.Page, all, w.MachineS, w.CPUS)
+	}
 }
