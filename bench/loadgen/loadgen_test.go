@@ -246,11 +246,14 @@ func TestKeepAlive(t *testing.T) {
 		name      string
 		portable  bool
 		noKA      bool
-		wantConns int64
+		wantConns int64 // exactly; negative: at most its opposite
 	}{
-		{"epoll keep-alive", false, false, 4},   // one connection each
-		{"portable keep-alive", true, false, 4}, // the same
-		{"no keep-alive", false, true, 200},     // one connection per request
+		{"epoll keep-alive", false, false, 4}, // one connection each, all opened at the start
+		// A goroutine per connection: each opens its connection when it
+		// first gets a request, and on a busy machine the others may have
+		// taken all 200 before the last one runs; never more than 4.
+		{"portable keep-alive", true, false, -4},
+		{"no keep-alive", false, true, 200}, // one connection per request
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c counting
@@ -262,7 +265,11 @@ func TestKeepAlive(t *testing.T) {
 			if rec.Results.Requests != 200 {
 				t.Errorf("requests %d, want 200", rec.Results.Requests)
 			}
-			if got := c.conns.Load(); got != tc.wantConns {
+			got := c.conns.Load()
+			if tc.wantConns < 0 && (got < 1 || got > -tc.wantConns) {
+				t.Errorf("server saw %d connections, want 1 to %d", got, -tc.wantConns)
+			}
+			if tc.wantConns > 0 && got != tc.wantConns {
 				t.Errorf("server saw %d connections, want %d", got, tc.wantConns)
 			}
 			if rec.Settings.KeepAlive == tc.noKA {
