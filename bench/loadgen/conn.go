@@ -321,7 +321,7 @@ func (w *connWorker) loop() {
 			}
 			c.nc = nc
 			w.slot.set(nc)
-			run.reached(time.Since(run.start))
+			run.connected(time.Since(run.start))
 		}
 		c.nc.SetDeadline(deadline)
 		p.reset()
@@ -340,7 +340,6 @@ func (w *connWorker) loop() {
 			continue
 		}
 		rec.ok(now.Sub(run.start), now.Sub(due), p.status, page)
-		run.reached(now.Sub(run.start))
 		if p.close || opts.NoKeepAlive {
 			c.close()
 			w.slot.set(nil)

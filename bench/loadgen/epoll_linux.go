@@ -376,7 +376,7 @@ func (e *epollEngine) connect(c *econn, now time.Duration) {
 	switch err {
 	case nil:
 		if e.register(c, syscall.EPOLLIN, syscall.EPOLL_CTL_ADD) {
-			e.run.reached(now)
+			e.run.connected(now)
 			e.ready(c, now)
 		}
 	case syscall.EINPROGRESS:
@@ -514,7 +514,7 @@ func (e *epollEngine) handle(c *econn, events uint32) {
 			return
 		}
 		if e.register(c, syscall.EPOLLIN, syscall.EPOLL_CTL_MOD) {
-			e.run.reached(now)
+			e.run.connected(now)
 			e.ready(c, now)
 		}
 	case ecBusy:
@@ -594,7 +594,6 @@ func (e *epollEngine) readResponse(c *econn) {
 func (e *epollEngine) complete(c *econn) {
 	now := e.now() // the one clock read per response: this one's end, the next one's start
 	e.rec.ok(now, now-c.start, c.p.status, c.page)
-	e.run.reached(now)
 	e.rec.bytesIn += int64(c.read)
 	if c.vis != nil {
 		c.vis.answered(&c.p)

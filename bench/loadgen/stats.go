@@ -55,10 +55,10 @@ type runState struct {
 	end time.Time
 
 	issued atomic.Int64 // requests started, against Options.Requests
-	// lastReached is when (since start) a connection was last made or a
-	// response last came; a run that reaches nothing for GiveUpAfter
-	// gives up.
-	lastReached atomic.Int64
+	// lastConnected is when (since start) a connection was last made; with
+	// lastOK (the last response) it says when the server was last reached:
+	// a run that reaches nothing for GiveUpAfter gives up.
+	lastConnected atomic.Int64
 	// gaveUp is set, with why, when the run gave up.
 	gaveUp     atomic.Bool
 	gaveUpWhy  error
@@ -99,15 +99,16 @@ func newRunState(ctx context.Context, opts *Options) *runState {
 	return r
 }
 
-// reached notes that at t (since the start) a connection was made or a
-// response came.
-func (r *runState) reached(t time.Duration) { r.lastReached.Store(int64(t)) }
+// connected notes that at t (since the start) a connection was made.
+// Responses are noted by responded, for the longest gap too.
+func (r *runState) connected(t time.Duration) { r.lastConnected.Store(int64(t)) }
 
 // unreachable is told of a connect that failed at t with err. When no
 // connection was made and no response came for Options.GiveUpAfter, it
 // ends the run: a server that is not there must not be tried forever.
 func (r *runState) unreachable(t time.Duration, err error) {
-	if t-time.Duration(r.lastReached.Load()) < r.opts.GiveUpAfter {
+	last := max(r.lastConnected.Load(), r.lastOK.Load())
+	if t-time.Duration(last) < r.opts.GiveUpAfter {
 		return
 	}
 	r.gaveUpOnce.Do(func() {

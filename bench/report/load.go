@@ -77,11 +77,11 @@ func WriteLoad(path string) ([]string, error) {
 	run := &record.Run{Started: rec.Started, Results: []record.Result{x}}
 	base := strings.TrimSuffix(filepath.Base(path), ".json")
 	dir := filepath.Dir(path)
-	cap := loadCaption(rec)
+	capt := loadCaption(rec)
 	lat := latencyFigure(run, []*record.Result{&run.Results[0]})
-	lat.caption = cap
+	lat.caption = capt
 	tl := timelineFigure(run)
-	tl.caption = cap
+	tl.caption = capt
 	var written []string
 	for _, c := range []Chart{
 		{base + "-latency", "Latency by percentile", lat},
