@@ -122,8 +122,9 @@ func addRound(x *Result, r Result) error {
 }
 
 // addWhere adds w (measured over nb repeats) to sum (over na repeats):
-// CPU-seconds add up, CPU per request is recomputed over all requests,
-// and the per-view counts are the mean over every repeat.
+// CPU-seconds (the machine's, outsiders' and steal too) and the noisy and
+// re-measured counts add up, CPU per request is recomputed over all
+// requests, and the per-view counts are the mean over every repeat.
 func addWhere(sum, w *record.Where, na, nb float64, requests int64) *record.Where {
 	if w == nil {
 		return sum
@@ -135,14 +136,14 @@ func addWhere(sum, w *record.Where, na, nb float64, requests int64) *record.Wher
 	for k, v := range w.CPUS {
 		sum.CPUS[k] += v
 	}
-	if requests > 0 {
-		sum.CPUUsPerRequest = map[string]float64{}
-		for k, v := range sum.CPUS {
-			if k != record.CPUIdle {
-				sum.CPUUsPerRequest[k] = v * 1e6 / float64(requests)
-			}
-		}
-	}
+	sum.MachineS += w.MachineS
+	sum.OutsideCPUS += w.OutsideCPUS
+	sum.StealS += w.StealS
+	sum.Noisy += w.Noisy
+	sum.Remeasured += w.Remeasured
+	total := whereSum{Where: *sum, requests: requests}
+	total.finish() // CPU per request over every request
+	*sum = total.Where
 	mean := func(a, b float64) float64 { return (a*na + b*nb) / (na + nb) }
 	if sum.SQLPerView >= 0 && w.SQLPerView >= 0 {
 		sum.SQLPerView = mean(sum.SQLPerView, w.SQLPerView)

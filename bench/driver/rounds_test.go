@@ -10,11 +10,14 @@ import (
 // CPU per request is over every request, per-view counts are the mean over
 // every repeat, and a count that was not measured stays unmeasured.
 func TestAddWhereOfRounds(t *testing.T) {
-	a := &record.Where{CPUS: map[string]float64{record.CPUApp: 2, record.CPUIdle: 1}, SQLPerView: 3, MCGetsPerView: 1}
-	b := &record.Where{CPUS: map[string]float64{record.CPUApp: 4, record.CPUIdle: 0.5}, SQLPerView: 6, MCGetsPerView: 4}
+	a := &record.Where{CPUS: map[string]float64{record.CPUApp: 2, record.CPUIdle: 1}, SQLPerView: 3, MCGetsPerView: 1, MachineS: 40, OutsideCPUS: 1}
+	b := &record.Where{CPUS: map[string]float64{record.CPUApp: 4, record.CPUIdle: 0.5}, SQLPerView: 6, MCGetsPerView: 4, MachineS: 20, OutsideCPUS: 3, Noisy: 1, Remeasured: 1}
 	sum := addWhere(a, b, 2, 1, 3000) // a over 2 repeats, b over 1; 3,000 requests in all
 	if sum.CPUS[record.CPUApp] != 6 || sum.CPUS[record.CPUIdle] != 1.5 {
 		t.Errorf("CPU-s %v", sum.CPUS)
+	}
+	if sum.MachineS != 60 || sum.OutsideCPUS != 4 || sum.Noisy != 1 || sum.Remeasured != 1 {
+		t.Errorf("machine %v, outside %v, noisy %d, re-measured %d: the rounds' noise does not add up", sum.MachineS, sum.OutsideCPUS, sum.Noisy, sum.Remeasured)
 	}
 	if got := sum.CPUUsPerRequest[record.CPUApp]; got != 2000 {
 		t.Errorf("app CPU per request %v µs, want 2000", got)
