@@ -61,6 +61,10 @@ type LoadOptions struct {
 	Out string
 	// Progress shows a live progress line on Stderr (for terminals).
 	Progress bool
+	// OnProgress, when set, is called about once a second during the run
+	// with the totals so far: the driver watches a warm-up settle with it
+	// (and cancels ctx when it has).
+	OnProgress func(loadgen.Progress)
 	// Stdout gets the summary; Stderr the progress line. Nil discards.
 	Stdout, Stderr io.Writer
 }
@@ -85,6 +89,15 @@ func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
 		lo.Progress = func(p loadgen.Progress) {
 			showProgress(bar, lo, p, last)
 			last = p
+		}
+	}
+	if opts.OnProgress != nil {
+		show := lo.Progress
+		lo.Progress = func(p loadgen.Progress) {
+			if show != nil {
+				show(p)
+			}
+			opts.OnProgress(p)
 		}
 	}
 	rec, err := loadgen.Run(ctx, lo)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scalelab/scalelab/bench"
+	"github.com/scalelab/scalelab/bench/loadgen"
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/bench/workload"
 )
@@ -15,6 +16,9 @@ import (
 // that a cold stage fills its caches and opens its pools without being
 // swamped, before it is warmed up at the measured load.
 const primeConnections = 4
+
+// openDuration is how long the stage is loaded at primeConnections.
+const openDuration = time.Second
 
 // loadSpec is one load of a stage: how long, how hard, and what is kept.
 type loadSpec struct {
@@ -25,6 +29,8 @@ type loadSpec struct {
 	Writes *workload.WriteLog
 	// Watch counts the CPU time of the stage's processes.
 	Watch bool
+	// OnProgress, if set, sees the load's totals about once a second.
+	OnProgress func(loadgen.Progress)
 }
 
 // measurer loads one running stage at its targets with a workload.
@@ -36,6 +42,12 @@ type measurer struct {
 	// workload is "photos", or "" for the baselines' single pages.
 	workload string
 	ds       Dataset
+	// primed says the stage's cache holds the measurement's visits
+	// already: a sweep after the main measurement does not prime again.
+	primed bool
+	// sessions are the logged-in visitors' sessions, kept from one load
+	// of the running stage to the next (see workload.Photos.Sessions).
+	sessions *workload.Sessions
 }
 
 // load runs one load of the stage as spec says.
@@ -48,7 +60,12 @@ func (m *measurer) load(ctx context.Context, spec loadSpec) (*record.Record, err
 		Timeout:     m.run.timeout,
 		Workload:    m.workload,
 		Photos:      photos(m.ds),
+		OnProgress:  spec.OnProgress,
 	}
+	if m.sessions == nil {
+		m.sessions = &workload.Sessions{}
+	}
+	lo.Photos.Sessions = m.sessions
 	if spec.Writes != nil {
 		// A tag no other run's comments carry: the check finds this
 		// measurement's comments and only them.
@@ -61,19 +78,22 @@ func (m *measurer) load(ctx context.Context, spec loadSpec) (*record.Record, err
 	return bench.Load(ctx, lo)
 }
 
-// warm primes the stage (fills caches, opens pools) at low concurrency,
-// then warms it up at the measured load; neither is recorded.
-func (m *measurer) warm(ctx context.Context) error {
-	prime := loadSpec{Duration: max(time.Second, m.o.Warmup/2), Connections: primeConnections}
-	if _, err := m.load(ctx, prime); err != nil {
+// warm opens the stage's pools at low concurrency, then warms it up until
+// it is steady (see steady.go); only the warm-up is recorded, in res.
+func (m *measurer) warm(ctx context.Context, res *Result) error {
+	open := loadSpec{Duration: openDuration, Connections: primeConnections}
+	if _, err := m.load(ctx, open); err != nil {
 		return fmt.Errorf("prime stage %s: %w", m.st.Key(), err)
 	}
 	if m.o.Warmup <= 0 {
 		return nil
 	}
-	if _, err := m.load(ctx, loadSpec{Duration: m.o.Warmup, Connections: m.o.Connections, Rate: m.o.Rate}); err != nil {
-		return fmt.Errorf("warm up stage %s: %w", m.st.Key(), err)
+	w, err := m.warmUp(ctx)
+	if err != nil {
+		return err
 	}
+	res.Warmups = append(res.Warmups, w)
+	fmt.Fprintln(m.o.Stdout, warmupNote(m.st.Key(), w))
 	return nil
 }
 
@@ -81,12 +101,12 @@ func (m *measurer) warm(ctx context.Context) error {
 // Result: the median req/s, the merged latencies, where the time went and,
 // for the photo workload on the lab's database, the check of its writes.
 func (m *measurer) measure(ctx context.Context) (Result, error) {
-	if err := m.warm(ctx); err != nil {
-		return Result{}, err
-	}
 	o, st := m.o, m.st
 	res := Result{Stage: st.ID, NoIndex: st.NoIndex, Name: st.Title(), Tool: "scalelab load", Connections: o.Connections, Rate: o.Rate,
 		DurationS: o.Duration.Seconds(), TalkRPS: st.Talk()}
+	if err := m.warm(ctx, &res); err != nil {
+		return Result{}, err
+	}
 	where := &whereSum{}
 	for k := 1; k <= o.Repeat; k++ {
 		if err := m.once(ctx, &res, where); err != nil {

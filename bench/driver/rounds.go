@@ -108,6 +108,7 @@ func findResult(run *Run, r Result) *Result {
 // all the repeats together.
 func addRound(x *Result, r Result) error {
 	n := float64(len(x.RPSRuns))
+	x.Warmups = append(x.Warmups, r.Warmups...)
 	for _, rec := range r.Records {
 		addRecord(x, rec)
 	}

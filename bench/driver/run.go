@@ -191,13 +191,17 @@ func printResult(o Options, run *Run, r Result) {
 }
 
 func printHeader(o Options) {
-	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10s %9s %9s %9s %7s %8s %8s  %s\n", "stage", "name", "page", "tool", "req/s", "vs st.1", "talk", "p99 ms", "errors", "sql/view", "idle %", "verified")
+	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10s %18s %9s %9s %7s %8s %8s  %s\n", "stage", "name", "page", "tool", "req/s", "vs st.1", "talk", "p99 ms", "errors", "sql/view", "idle %", "verified")
 }
 
 func printRow(o Options, run *Run, x Result) {
 	speed, talk := "-", "-"
-	if base := run.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 {
-		speed = fmt.Sprintf("%.1fx", x.RPS/base)
+	if b := run.Stage1(x.Tool); b != nil && b.RPS > 0 && x.RPS > 0 {
+		speed = fmt.Sprintf("%.1fx", x.RPS/b.RPS)
+		if iv := run.Ratio(&x, b); iv.Known() && b.Key() != x.Key() {
+			// The median of the per-round ratios, with its interval.
+			speed = fmt.Sprintf("%.1fx (%.1f-%.1f)", iv.Center, iv.Lo, iv.Hi)
+		}
 	}
 	if x.TalkRPS > 0 {
 		talk = fmt.Sprintf("%.1fx", x.TalkRPS/stages.Base().Talk)
@@ -218,7 +222,7 @@ func printRow(o Options, run *Run, x Result) {
 			idle = fmt.Sprintf("%.0f", 100*w.CPUS[record.CPUIdle]/wall)
 		}
 	}
-	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10.0f %9s %9s %9.2f %7d %8s %8s  %s\n", x.Key(), x.Name, page, x.Tool, x.RPS, speed, talk, x.P99Ms, x.Errors, sql, idle, x.Verification)
+	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10.0f %18s %9s %9.2f %7d %8s %8s  %s\n", x.Key(), x.Name, page, x.Tool, x.RPS, speed, talk, x.P99Ms, x.Errors, sql, idle, x.Verification)
 }
 
 func safe(s string) string {

@@ -120,6 +120,10 @@ type Result struct {
 	// answering, from Records (built-in tool only; ReadRun fills them in
 	// for runs recorded before they were).
 	Stalls *Stalls `json:"stalls,omitempty"`
+	// Warmups are the warm-ups before the measurements, one per round (a
+	// stage measured in rounds is started and warmed up afresh in each);
+	// runs recorded before steady-state warm-ups have none.
+	Warmups []Warmup `json:"warmups,omitempty"`
 	// Verification is "passed", "skipped" or the failure.
 	Verification string `json:"verification"`
 	// TalkRPS is the talk's figure for this stage.
@@ -127,6 +131,37 @@ type Result struct {
 	// Records are the load generator's records (with histograms), one per
 	// repeat; foreign tools have none.
 	Records []*Record `json:"records,omitempty"`
+}
+
+// Warmup is how one warm-up went. A warm-up loads the stage as the
+// measurement will until its req/s is steady (see the driver) or its
+// limit passes; a stage with a cache is first primed with the very visits
+// the measurement will make, so that it is measured on a warm cache.
+type Warmup struct {
+	// Seconds the warm-up at the measured load took.
+	Seconds float64 `json:"seconds"`
+	// Settled says the req/s was steady when the warm-up ended; false
+	// means the limit passed first, and the measurement may not be of a
+	// steady state.
+	Settled bool `json:"settled"`
+	// RequestsPerS is the mean req/s of the warm-up's last steady windows
+	// (of its last windows when it did not settle).
+	RequestsPerS float64 `json:"requests_per_s"`
+	// PrimeRequests and PrimeSeconds are the cache prime's, for a stage
+	// with a cache (zero otherwise).
+	PrimeRequests int64   `json:"prime_requests,omitempty"`
+	PrimeSeconds  float64 `json:"prime_seconds,omitempty"`
+}
+
+// Settled reports whether every warm-up of x settled (true when x has
+// none: nothing says otherwise).
+func (x *Result) Settled() bool {
+	for _, w := range x.Warmups {
+		if !w.Settled {
+			return false
+		}
+	}
+	return true
 }
 
 // CPU components: the parts of a stage whose CPU time Where counts, by

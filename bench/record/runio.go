@@ -152,12 +152,21 @@ func writeAtomic(path string, b []byte) error {
 // Stage1RPS is the CGI stage's req/s with the same tool, the base of the
 // speed-ups; zero if the run has none.
 func (r *Run) Stage1RPS(tool string) float64 {
-	for _, x := range r.Results {
-		if x.Stage == stages.Base().ID && !x.NoIndex && x.Tool == tool && !x.Sweep {
-			return x.RPS
-		}
+	if x := r.Stage1(tool); x != nil {
+		return x.RPS
 	}
 	return 0
+}
+
+// Stage1 is the CGI stage's result with the same tool, or nil.
+func (r *Run) Stage1(tool string) *Result {
+	for i := range r.Results {
+		x := &r.Results[i]
+		if x.Stage == stages.Base().ID && !x.NoIndex && x.Tool == tool && !x.Sweep {
+			return x
+		}
+	}
+	return nil
 }
 
 // CSV is summary.csv: one row per result.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -107,26 +108,33 @@ func times(v float64) string { return trim(v) + "×" }
 // incomparable, the speed-up over stage 1 beside the talk's (right).
 func throughputFigure(run *record.Run) figure {
 	xs := stageResults(run, BuiltinTool)
-	left := newPlot("Requests per second by stage", "", "requests per second (log scale)")
+	left := newPlot("Requests per second by stage", "", "req/s, log scale (whiskers: the median's interval)")
 	var bs []bar
 	var names []string
 	for i, x := range xs {
-		lo, hi := spread(x)
+		var lo, hi float64
+		if iv := x.RPSInterval(); iv.Known() {
+			lo, hi = iv.Lo, iv.Hi
+		}
 		c := StageColor(x.Key())
 		bs = append(bs, bar{pos: float64(i), value: x.RPS, lo: lo, hi: hi, fill: c, line: c, label: short(x.RPS)})
 		names = append(names, tickName(x))
 	}
 	addBars(left, &bars{bars: bs, width: 0.6}, names)
 
-	base := run.Stage1RPS(BuiltinTool)
+	b1 := run.Stage1(BuiltinTool)
 	var right *plot.Plot
-	if base > 0 {
-		right = newPlot("Speed-up over stage 1, beside the talk's", "", "times stage 1's req/s (log scale)")
+	if b1 != nil && b1.RPS > 0 {
+		right = newPlot("Speed-up over stage 1, beside the talk's", "", "times stage 1's req/s, log scale (whiskers: interval)")
 		var sb []bar
 		for i, x := range xs {
 			c := StageColor(x.Key())
 			if x.RPS > 0 {
-				sb = append(sb, bar{pos: float64(i) - 0.2, value: x.RPS / base, fill: c, line: c, label: times(x.RPS / base)})
+				v, lo, hi := x.RPS/b1.RPS, 0.0, 0.0
+				if iv := run.Ratio(x, b1); iv.Known() && x != b1 {
+					v, lo, hi = iv.Center, iv.Lo, iv.Hi
+				}
+				sb = append(sb, bar{pos: float64(i) - 0.2, value: v, lo: lo, hi: hi, fill: c, line: c, label: times(v)})
 			}
 			if t := talkRPS(x); t > 0 {
 				sb = append(sb, bar{pos: float64(i) + 0.2, value: t / TalkStage1, line: c, label: times(t / TalkStage1)})
@@ -330,9 +338,12 @@ func timelineFigure(run *record.Run) figure {
 	start := run.Started
 	rlo, rhi, plo, phi, ehi := math.Inf(1), 0.0, math.Inf(1), 0.0, 0.0
 	tmin, tmax := math.Inf(1), 0.0
-	type span struct{ from, to float64 }
-	spans := map[string]*span{}
-	var order []string
+	// The seconds of each measurement, by stage, to label them.
+	type span struct {
+		key      string
+		from, to float64
+	}
+	var spans []span
 	// The req/s lines and the seconds with no response, placed on the
 	// floor once it is known.
 	type series struct {
@@ -409,14 +420,7 @@ func timelineFigure(run *record.Run) figure {
 				addLine(p99, seg, c)
 			}
 			if len(rx.xys) > 0 {
-				first, last := rx.xys[0].X, rx.xys[len(rx.xys)-1].X
-				sp, ok := spans[x.Key()]
-				if !ok {
-					sp = &span{from: first, to: first}
-					spans[x.Key()] = sp
-					order = append(order, x.Key())
-				}
-				sp.from, sp.to = math.Min(sp.from, first), math.Max(sp.to, last)
+				spans = append(spans, span{x.Key(), rx.xys[0].X, rx.xys[len(rx.xys)-1].X})
 			}
 		}
 	}
@@ -461,13 +465,25 @@ func timelineFigure(run *record.Run) figure {
 	errs.Y.Min, errs.Y.Max = 0, math.Max(1, ehi*1.1)
 	// Name each stage above its seconds, in its colour: a legend would
 	// hide the lines.
-	for _, id := range order {
-		sp := spans[id]
-		name := id
-		if isTalksNoIndex(id) {
-			name = strings.TrimSuffix(id, stages.NoIndex.Suffix) + " no index"
+	// A stage's repeats measured one after another are one label; in
+	// interleaved rounds each round's measurement has its own.
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+	var merged []span
+	for _, sp := range spans {
+		if n := len(merged); n > 0 && merged[n-1].key == sp.key {
+			merged[n-1].to = math.Max(merged[n-1].to, sp.to)
+			continue
 		}
-		rps.Add(&note{x: (sp.from + sp.to) / 2, y: lg(rhi * 3), text: name, color: StageColor(id)})
+		merged = append(merged, sp)
+	}
+	for _, sp := range merged {
+		name, y := sp.key, lg(rhi*3)
+		if isTalksNoIndex(sp.key) {
+			// A line lower: its long name would cover the label of
+			// stage 4 just before it.
+			name, y = strings.TrimSuffix(sp.key, stages.NoIndex.Suffix)+" no index", lg(rhi)
+		}
+		rps.Add(&note{x: (sp.from + sp.to) / 2, y: y, text: name, color: StageColor(sp.key)})
 	}
 	if tmax == 0 {
 		tmin, tmax = 0, 1

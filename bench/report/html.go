@@ -17,13 +17,16 @@ import (
 var htmlTemplate string
 
 var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
-	"rps":     fmtRPS,
-	"rpsCell": rpsCell,
-	"times":   fmtTimes,
-	"rng":     fmtRange,
-	"ms":      fmtMs,
-	"day":     fmtDay,
-	"num":     func(n int64) string { return num(float64(n)) },
+	"rps":      fmtRPS,
+	"rpsCell":  rpsCell,
+	"times":    fmtTimes,
+	"rng":      fmtRange,
+	"ratio":    fmtRatio,
+	"step":     fmtStep,
+	"talkstep": fmtTalkStep,
+	"ms":       fmtMs,
+	"day":      fmtDay,
+	"num":      func(n int64) string { return num(float64(n)) },
 }).Parse(htmlTemplate))
 
 // htmlChart is a chart as the page shows it: embedded as a data: URI so

@@ -22,12 +22,12 @@ func Markdown(run *record.Run, charts []Chart) []byte {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("| stage | tool | req/s (median) | repeats | × stage 1 | × stage before | talk's req/s | talk × stage 1 | talk × stage before | p50 ms | p99 ms | pages a day | errors | verified |\n")
+	b.WriteString("| stage | tool | req/s (median) | interval (confidence, repeats) | × stage 1 (interval) | × stage before (interval) | talk's req/s | talk × stage 1 | talk × stage before | p50 ms | p99 ms | pages a day | errors | verified |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, r := range rs {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			mdEscape(r.Label), r.Tool, rpsCell(r), fmtRange(r), fmtTimes(r.Speedup), fmtTimes(r.Prev),
-			fmtRPS(r.Talk), fmtTimes(r.TalkSpeedup), fmtTimes(r.TalkPrev), fmtMs(r.P50), fmtMs(r.P99),
+			mdEscape(r.Label), r.Tool, rpsCell(r), fmtRange(r), fmtRatio(r.Speedup, r.SpeedupCI), fmtStep(r.Prev, r.PrevCI),
+			fmtRPS(r.Talk), fmtTimes(r.TalkSpeedup), fmtTalkStep(r.TalkPrev, r.PrevCI), fmtMs(r.P50), fmtMs(r.P99),
 			fmtDay(r.RPS), num(float64(r.Errors)), mdEscape(r.Verification))
 	}
 	fmt.Fprintf(&b, "\nPages a day are req/s × 86,400 (\"even 40 req/s is 3.4 million pages a day\"). The talk: %s req/s at stage 1, %s with ab at stage 4 (616 with its own tool).\n",

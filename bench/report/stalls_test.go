@@ -37,7 +37,7 @@ func TestStalledStageIsFlagged(t *testing.T) {
 	md := string(report.Markdown(run, nil))
 	for _, want := range []string{
 		"| 36 (stalled) |",
-		"| 0.0012× |",
+		"| 0.0012× (one run) |",
 		"stage 4 without index: 7 whole seconds stalled",
 		"(repeat 1: seconds 3–9)",
 		"the longest time without a response was at least 7.0 s",

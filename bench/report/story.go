@@ -284,6 +284,16 @@ func warnings(x *record.Result) []string {
 	if w := stallWarning(stallsOf(x)); w != "" {
 		add(w)
 	}
+	for i, w := range x.Warmups {
+		if !w.Settled {
+			round := ""
+			if len(x.Warmups) > 1 {
+				round = fmt.Sprintf(" of round %d", i+1)
+			}
+			add(fmt.Sprintf("the warm-up%s did not settle in %.0f s (its req/s still moved by more than 5%% a second; last at %s req/s): that measurement may not be of a steady state",
+				round, w.Seconds, num(w.RequestsPerS)))
+		}
+	}
 	if x.RPS == 0 && (x.Verification == "passed" || x.Verification == "skipped") {
 		add("no throughput was measured")
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/stages"
@@ -18,9 +19,14 @@ type row struct {
 	// Lo and Hi are the repeats' range, Repeats how many there were.
 	Lo, Hi  float64
 	Repeats int
+	// RPSCI is the median req/s's confidence interval (see
+	// record.MedianInterval).
+	RPSCI record.Interval
 	// Speedup is over stage 1 measured with the same tool, Prev over the
-	// stage before in the talk's order; zero when there is none.
-	Speedup, Prev float64
+	// stage before in the talk's order; zero when there is none. Their
+	// intervals (record.Run.Ratio) say whether each is beyond the noise.
+	Speedup, Prev     float64
+	SpeedupCI, PrevCI record.Interval
 	// Talk, TalkSpeedup and TalkPrev are the talk's figures (zero for the
 	// baselines, which the talk did not publish).
 	Talk, TalkSpeedup, TalkPrev float64
@@ -69,16 +75,21 @@ func rows(run *record.Run) []row {
 		r := row{Stage: x.Key(), Label: longName(x), Tool: x.Tool, RPS: x.RPS, Repeats: len(x.RPSRuns),
 			P50: x.P50Ms, P99: x.P99Ms, Errors: x.Errors, Verification: verdict(x.Verification), Warnings: warnings(x)}
 		r.Lo, r.Hi = spread(x)
+		r.RPSCI = x.RPSInterval()
 		r.Stalled = stallSummary(stallsOf(x))
-		if base := run.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 && !isBaseline(x) {
-			r.Speedup = x.RPS / base
+		if b := run.Stage1(x.Tool); b != nil && b.RPS > 0 && x.RPS > 0 && !isBaseline(x) {
+			if b != x { // stage 1 over itself is 1, with no noise
+				r.SpeedupCI = run.Ratio(x, b)
+			}
+			r.Speedup = ratioCenter(r.SpeedupCI, x.RPS/b.RPS)
 		}
 		if r.Talk = talkRPS(x); r.Talk > 0 {
 			r.TalkSpeedup = r.Talk / TalkStage1
 		}
 		if p := prev[x]; p != nil {
-			if p.RPS > 0 {
-				r.Prev = x.RPS / p.RPS
+			if p.RPS > 0 && x.RPS > 0 {
+				r.PrevCI = run.Ratio(x, p)
+				r.Prev = ratioCenter(r.PrevCI, x.RPS/p.RPS)
 			}
 			if t := talkRPS(p); t > 0 && r.Talk > 0 {
 				r.TalkPrev = r.Talk / t
@@ -122,14 +133,80 @@ func fmtTimes(v float64) string {
 	return fmt.Sprintf("%.0f×", v)
 }
 
+// ratioCenter is the ratio a table shows: its interval's centre (the
+// median of the per-round ratios, when the run was measured in rounds) so
+// that the figure always lies in its interval, or plain when there is no
+// interval.
+func ratioCenter(iv record.Interval, plain float64) float64 {
+	if iv.Known() {
+		return iv.Center
+	}
+	return plain
+}
+
+// fmtRange is the req/s's interval: "6,100–7,020 (94%, 5 runs)".
 func fmtRange(r row) string {
-	if r.Hi <= 0 {
+	iv := r.RPSCI
+	if !iv.Known() {
 		if r.Repeats == 1 {
 			return "1 run"
 		}
 		return "–"
 	}
-	return fmt.Sprintf("%s–%s (%d runs)", fmtRPS(r.Lo), fmtRPS(r.Hi), r.Repeats)
+	return fmt.Sprintf("%s–%s (%s, %d runs)", fmtRPS(iv.Lo), fmtRPS(iv.Hi), fmtConf(iv.Confidence), iv.N)
+}
+
+// fmtConf is a confidence level as a whole percentage, rounded down: an
+// interval is never said to be surer than it is.
+func fmtConf(c float64) string {
+	return fmt.Sprintf("%d%%", int(math.Floor(100*c+1e-9)))
+}
+
+// fmtRatio is a ratio with its interval: "0.78× (0.61–1.10)", with the
+// interval's confidence when it is under 95%: "0.78× (0.61–1.10, 93%)".
+func fmtRatio(v float64, iv record.Interval) string {
+	if v <= 0 {
+		return "–"
+	}
+	if !iv.Known() {
+		return fmtTimes(v)
+	}
+	bare := func(f float64) string { return strings.TrimSuffix(fmtTimes(f), "×") }
+	conf := ""
+	if iv.Confidence < record.Confidence {
+		// Too few rounds for 95%: the confidence it has, said.
+		conf = ", " + fmtConf(iv.Confidence)
+	}
+	return fmt.Sprintf("%s (%s–%s%s)", fmtTimes(v), bare(iv.Lo), bare(iv.Hi), conf)
+}
+
+// fmtStep is the ratio to the stage before with what it shows: a gain or
+// a loss only when its interval excludes 1, else "within noise".
+func fmtStep(v float64, iv record.Interval) string {
+	if v <= 0 {
+		return "–"
+	}
+	if !iv.Known() {
+		return fmtTimes(v) + " (one run)"
+	}
+	return fmtRatio(v, iv) + " " + iv.Verdict()
+}
+
+// fmtTalkStep is the talk's ratio, and where it lies against this run's
+// interval for the same step.
+func fmtTalkStep(talk float64, iv record.Interval) string {
+	if talk <= 0 {
+		return "–"
+	}
+	switch {
+	case !iv.Known():
+		return fmtTimes(talk)
+	case iv.Holds(talk):
+		return fmtTimes(talk) + ", in ours"
+	case talk > iv.Hi:
+		return fmtTimes(talk) + ", above ours"
+	}
+	return fmtTimes(talk) + ", below ours"
 }
 
 func fmtMs(v float64) string {
@@ -202,6 +279,31 @@ func allWarnings(run *record.Run, rs []row) []string {
 		for _, w := range r.Warnings {
 			out = append(out, who+": "+w)
 		}
+	}
+	return out
+}
+
+// Steps are the run's steps in words, one line per stage that has a stage
+// before it: its ratio to that stage with the interval, whether that is a
+// gain, a loss or within noise, and the talk's ratio for the same step.
+// The terminal prints them under the table, as report.md's table says.
+func Steps(run *record.Run) []string {
+	var out []string
+	rs := rows(run)
+	for _, r := range rs {
+		if r.Prev <= 0 || r.Tool != BuiltinTool {
+			continue
+		}
+		line := fmt.Sprintf("%s: %s the stage before", r.Label, fmtTimes(r.Prev))
+		if iv := r.PrevCI; iv.Known() {
+			line += fmt.Sprintf(" (%s–%s at %s): %s", strings.TrimSuffix(fmtTimes(iv.Lo), "×"), fmtTimes(iv.Hi), fmtConf(iv.Confidence), iv.Verdict())
+		} else {
+			line += " (one run: no interval)"
+		}
+		if r.TalkPrev > 0 {
+			line += "; the talk: " + fmtTalkStep(r.TalkPrev, r.PrevCI)
+		}
+		out = append(out, line)
 	}
 	return out
 }

@@ -101,12 +101,20 @@ type Photos struct {
 	// Mix weighs the kinds of page viewed. Zero means DefaultMix.
 	Mix Mix
 
-	jar *jar // the run's sessions, for returning visitors
+	// Sessions are the sessions returning visitors come back with. Nil
+	// means a new, empty jar for the run. Loads of the same running site
+	// may share one (the driver's warm-up and the measurement after it):
+	// a run that starts with an empty jar starts with every logged-in
+	// visitor logging in, a burst of password checks (bcrypt, slow on
+	// purpose) that a site which has been up for a while does not see,
+	// and that stalls a fast stage for a second or more.
+	Sessions *Sessions
 }
 
-// jar holds the most recent session cookies of a run, shared by its
-// visits (which the load generator may run on several goroutines).
-type jar struct {
+// Sessions holds the most recent session cookies of a run (or of several
+// loads of one site), shared by its visits, which the load generator may
+// run on several goroutines. The zero value is an empty jar.
+type Sessions struct {
 	mu      sync.Mutex
 	cookies []string
 	next    int
@@ -116,7 +124,7 @@ type jar struct {
 // enough that old sessions are forgotten as a real user's would expire.
 const jarSize = 1024
 
-func (j *jar) put(c string) {
+func (j *Sessions) put(c string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.cookies) < jarSize {
@@ -128,7 +136,7 @@ func (j *jar) put(c string) {
 }
 
 // pick returns one of the sessions, chosen by x in [0, 1), or "".
-func (j *jar) pick(x float64) string {
+func (j *Sessions) pick(x float64) string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.cookies) == 0 {
@@ -211,8 +219,8 @@ func (w *Photos) Check() error {
 	case w.Mix.Front < 0 || w.Mix.User < 0 || w.Mix.Photo < 0 || w.Mix.Tag < 0:
 		return fmt.Errorf("workload: mix weights must not be negative")
 	}
-	if w.jar == nil {
-		w.jar = &jar{}
+	if w.Sessions == nil {
+		w.Sessions = &Sessions{}
 	}
 	return nil
 }
@@ -226,7 +234,7 @@ func (w *Photos) Visit(k uint64) loadgen.Visit {
 	v.comment = u < w.CommentShare
 	v.login = v.comment || u < w.LoginShare
 	if r := v.rng.Float64(); v.login && r < w.Returning {
-		if c := w.jar.pick(v.rng.Float64()); c != "" {
+		if c := w.Sessions.pick(v.rng.Float64()); c != "" {
 			v.cookie, v.loggedIn = c, true
 		}
 	}
@@ -365,7 +373,7 @@ func (v *visit) learn(r *loadgen.Response) {
 		if strings.HasPrefix(c, "session=") && len(c) > len("session=") {
 			v.cookie = c
 			if v.w.Returning > 0 {
-				v.w.jar.put(c)
+				v.w.Sessions.put(c)
 			}
 		}
 	}

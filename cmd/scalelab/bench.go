@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/scalelab/scalelab/bench"
 	"github.com/scalelab/scalelab/bench/driver"
+	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/bench/report"
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/stages"
@@ -37,7 +39,7 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
 	f.IntVarP(&d.Connections, "connections", "c", 32, "closed loop: concurrent connections")
 	f.Float64Var(&d.Rate, "rate", 0, "open loop: requests per second on a fixed schedule (instead of --connections)")
 	f.DurationVarP(&d.Duration, "duration", "d", 10*time.Second, "length of each measurement")
-	f.DurationVar(&d.Warmup, "warmup", 2*time.Second, "warm-up before measuring (not recorded)")
+	f.DurationVar(&d.Warmup, "warmup", 15*time.Second, "longest warm-up before measuring: it ends once req/s is steady (3 one-second windows within 5%); 0: none")
 	f.IntVar(&d.Repeat, "repeat", repeat, "measurements per stage: the median is reported, the spread recorded")
 	f.StringSliceVar(&d.Tools, "tool", nil, "also load the front page with ab and/or wrk (ab,wrk), parsed into the same record")
 	f.BoolVar(&d.SkipVerify, "no-verify", false, "measure without checking the stage's pages against stage 2 first")
@@ -144,14 +146,22 @@ into one run folder with run.json, summary.csv and bench.txt (for benchstat).
 It prints a table as it goes: req/s, the speed-up over stage 1 beside the
 talk's, p99 and errors.
 
-With --repeat N (3 by default) the stages are measured in interleaved
+With --repeat N (5 by default) the stages are measured in interleaved
 rounds: every stage once, then every stage again, each started, primed and
 warmed up afresh, so that a busy minute on a shared machine falls on one
-repeat of several stages rather than on every repeat of one. --stages
-measures only the stages listed (` + noIndexKey() + ` is the stage without its index).
+repeat of several stages rather than on every repeat of one. Each stage's
+req/s and each ratio of two stages is the median with its confidence
+interval; a step is a gain or a loss only when its interval excludes 1.
+--stages measures only the stages listed (` + noIndexKey() + ` is the stage without
+its index).
 
---quick uses 2,000 users and 3-second measurements for a first look in about a
-minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
+Before each measurement the stage is warmed up until its req/s is steady
+(three one-second windows within 5%) or --warmup passes; a stage with a
+cache is first primed with the very visits the measurement will make.
+
+--quick uses 2,000 users, one round and 3-second measurements for a first
+look in about a minute; the default (100,000 users, 5 x 8 s per stage) takes
+a quarter of an hour.`,
 		Example: `  scalelab lab --quick
   scalelab lab
   scalelab lab --stages 2,3,4 --repeat 5
@@ -168,7 +178,7 @@ minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 					o.d.Duration = 3 * time.Second
 				}
 				if !cmd.Flags().Changed("warmup") {
-					o.d.Warmup = time.Second
+					o.d.Warmup = 5 * time.Second
 				}
 				if !cmd.Flags().Changed("repeat") {
 					o.d.Repeat = 1
@@ -186,7 +196,12 @@ minute; the default (100,000 users, 3 x 10 s per stage) takes a few minutes.`,
 		},
 	}
 	cmd.Flags().StringSliceVar(&only, "stages", nil, "measure only these stages, in the lab's order (e.g. 2,3,4; "+noIndexKey()+" is the stage without its index; default: all)")
-	addBenchFlags(cmd, o, 3)
+	// Five rounds: the fewest whose range is an interval of the median at
+	// over 90% (1 - 2/2^5, see record.MedianInterval); each 8 s long, so
+	// that a full run stays near the length it had with three of 10 s.
+	addBenchFlags(cmd, o, 5)
+	cmd.Flag("duration").DefValue = "8s"
+	o.d.Duration = 8 * time.Second
 	cmd.Flags().BoolVar(&o.FindCapacity, "capacity", false, "also search each stage's capacity at --slo")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a small dataset and short runs: a first look in about a minute")
 	return cmd
@@ -214,6 +229,7 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 	dopts.DatabaseURL, dopts.MemcachedServers = svc.DatabaseURL, svc.MemcachedServers
 	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
 	if dir != "" {
+		printSteps(out, dir)
 		fmt.Fprintf(out, "records: %s/run.json, summary.csv, bench.txt\n", dir)
 		// The measurements are saved: a report that fails is said, not fatal.
 		if files, rerr := report.Write(dir); rerr != nil {
@@ -290,3 +306,20 @@ func labPlan(only []string) ([]driver.Stage, error) {
 
 // noIndexKey names the lab's stage without its index ("4-noindex").
 func noIndexKey() string { return stages.Key(stages.NoIndex.Stage, true) }
+
+// printSteps prints each step of the run (a stage over the one before it)
+// with its interval and what it shows, under the table.
+func printSteps(out io.Writer, dir string) {
+	run, err := record.ReadRun(filepath.Join(dir, "run.json"))
+	if err != nil {
+		return // the table is printed; the report says what is wrong
+	}
+	steps := report.Steps(run)
+	if len(steps) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "steps (median of the per-round ratios, with its interval):")
+	for _, s := range steps {
+		fmt.Fprintln(out, "  "+s)
+	}
+}
