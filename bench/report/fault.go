@@ -141,3 +141,41 @@ func writeNotes(run *record.Run) []string {
 	}
 	return out
 }
+
+// warmupNotes say, per stage, how its warm-ups went: how long they ran,
+// whether each settled, and how much stage 4's cache was primed with.
+// Runs recorded before steady-state warm-ups have none.
+func warmupNotes(run *record.Run) []string {
+	var out []string
+	for _, x := range run.Results {
+		if len(x.Warmups) == 0 || x.Sweep {
+			continue
+		}
+		lo, hi, settled := math.Inf(1), 0.0, 0
+		var primed int64
+		for _, w := range x.Warmups {
+			lo, hi = math.Min(lo, w.Seconds), math.Max(hi, w.Seconds)
+			if w.Settled {
+				settled++
+			}
+			primed += w.PrimeRequests
+		}
+		secs := fmt.Sprintf("%.0f s", hi)
+		if hi-lo >= 0.5 {
+			secs = fmt.Sprintf("%.0f–%.0f s", lo, hi)
+		}
+		n := len(x.Warmups)
+		line := fmt.Sprintf("Stage %s: %d %s of %s, %d of them steady", x.Key(), n, plural(n, "warm-up"), secs, settled)
+		if settled == n {
+			line = fmt.Sprintf("Stage %s: %d %s of %s, every one steady", x.Key(), n, plural(n, "warm-up"), secs)
+			if n == 1 {
+				line = fmt.Sprintf("Stage %s: a warm-up of %s, steady", x.Key(), secs)
+			}
+		}
+		if primed > 0 {
+			line += fmt.Sprintf("; its cache primed with %s requests in all", num(float64(primed)))
+		}
+		out = append(out, line+".")
+	}
+	return out
+}

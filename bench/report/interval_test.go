@@ -63,3 +63,28 @@ func TestTableIntervals(t *testing.T) {
 }
 
 func median(xs []float64) float64 { return record.MedianInterval(xs).Center }
+
+// The warm-ups are listed per stage, and one that did not settle is a
+// warning: its measurement may not be of a steady state.
+func TestWarmupsShown(t *testing.T) {
+	run := &record.Run{Version: record.RunVersion, Complete: true, Results: []record.Result{
+		{Stage: "2", Tool: report.BuiltinTool, RPS: 100, RPSRuns: []float64{100, 100}, Verification: "passed",
+			Warmups: []record.Warmup{{Seconds: 4, Settled: true, RequestsPerS: 100}, {Seconds: 15, Settled: false, RequestsPerS: 90}}},
+		{Stage: "4", Tool: report.BuiltinTool, RPS: 900, RPSRuns: []float64{900}, Verification: "passed",
+			Warmups: []record.Warmup{{Seconds: 3, Settled: true, RequestsPerS: 900, PrimeRequests: 12000, PrimeSeconds: 9}}},
+	}}
+	md := string(report.Markdown(run, nil))
+	for _, want := range []string{
+		"**Warm-ups:**",
+		"Stage 2: 2 warm-ups of 4–15 s, 1 of them steady.",
+		"Stage 4: a warm-up of 3 s, steady; its cache primed with 12,000 requests in all.",
+		"the warm-up of round 2 did not settle in 15 s",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "round 1 did not settle") {
+		t.Errorf("round 1 settled:\n%s", md)
+	}
+}

@@ -49,7 +49,7 @@ func Markdown(run *record.Run, charts []Chart) []byte {
 	for _, sec := range []struct {
 		title string
 		lines []string
-	}{{"The fault", faultNotes(run)}, {"Writes checked", writeNotes(run)}} {
+	}{{"The fault", faultNotes(run)}, {"Warm-ups", warmupNotes(run)}, {"Writes checked", writeNotes(run)}} {
 		if len(sec.lines) > 0 {
 			fmt.Fprintf(&b, "\n**%s:**\n\n", sec.title)
 			for _, l := range sec.lines {
