@@ -197,3 +197,23 @@ func TestParseDeployment(t *testing.T) {
 		}
 	}
 }
+
+// A measurement during which other programs took half the machine is
+// predicted on the half they left: the model is not blamed for the noise.
+func TestCheckTakesOffWhatOthersTook(t *testing.T) {
+	quiet, _ := Analyse(doctored(), Options{})
+	noisy := doctored()
+	for i := range noisy.Results {
+		w := noisy.Results[i].Where
+		w.MachineS, w.OutsideCPUS = 20, 10
+	}
+	a, _ := Analyse(noisy, Options{})
+	// Stage 3 is held by the cores: half the cores, half the req/s.
+	if q, n := quiet.Stages[1].Check.Predicted, a.Stages[1].Check.Predicted; !near(n, q/2, 1e-6*q) {
+		t.Errorf("stage 3 on half a machine: %v, want half of %v", n, q)
+	}
+	// The predictions by cores are of a machine of one's own.
+	if q, n := quiet.Stages[1].ByCores[3].RPS, a.Stages[1].ByCores[3].RPS; q != n {
+		t.Errorf("stage 3 on 8 cores: %v with noise, %v without", n, q)
+	}
+}

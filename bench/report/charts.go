@@ -640,6 +640,7 @@ func sweeps(run *record.Run) []sweep {
 // talk's stages saturate at very different loads.
 func concurrencyFigure(run *record.Run) figure {
 	model := capacityModel(run)
+	drewModel := false
 	p := newPlot("Throughput against concurrency: where each stage saturates", "connections (log scale)", "requests per second (log scale)")
 	addGrid(p)
 	lo, hi := math.Inf(1), 0.0
@@ -665,6 +666,7 @@ func concurrencyFigure(run *record.Run) figure {
 			if err == nil {
 				ml.Color, ml.Width, ml.Dashes = c, 1.5, []vg.Length{vg.Points(6), vg.Points(4)}
 				p.Add(ml)
+				drewModel = true
 			}
 			for _, xy := range m {
 				lo, hi = math.Min(lo, math.Pow(10, xy.Y)), math.Max(hi, math.Pow(10, xy.Y))
@@ -690,9 +692,16 @@ func concurrencyFigure(run *record.Run) figure {
 	if len(marks) > 0 {
 		p.X.Min, p.X.Max = lg(float64(marks[0]))-0.1, lg(float64(marks[len(marks)-1]))+0.1
 	}
+	if drewModel {
+		key, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 0, Y: 0}})
+		if err == nil {
+			key.Color, key.Width, key.Dashes = grey, 1.5, []vg.Length{vg.Points(6), vg.Points(4)}
+			p.Legend.Add("the model (MVA)", key)
+		}
+	}
 	p.Legend.Left = true
 	capt := caption(run)
-	if model != nil {
+	if drewModel {
 		capt += "\nDashed: the model's MVA of each stage at each connection count, from the CPU per request of its main measurement."
 	}
 	return figure{caption: capt, draw: func(dc draw.Canvas) { drawRow(dc, p) }}
