@@ -80,14 +80,16 @@ func (s Stage) Demand(id string) float64 {
 }
 
 // Stages reads the site's stages from a run: every main result of the
-// built-in tool with CPU per request (stage 0's baselines, which have no
-// page views, are left out), in the talk's order.
+// built-in tool with CPU per request, in the talk's order. Stage 0's
+// baselines, which have no page views, are left out, and so are results
+// with an injected fault: their req/s is the dip and the recovery, not a
+// steady state a model predicts.
 func Stages(run *record.Run) []Stage {
 	var out []Stage
 	for i := range run.Results {
 		x := &run.Results[i]
 		st, ok := stages.Find(x.Stage)
-		if !ok || st.Process == stages.Baselines || x.Page != "" || x.Sweep || x.Tool != "scalelab load" ||
+		if !ok || st.Process == stages.Baselines || x.Page != "" || x.Sweep || x.Tool != "scalelab load" || x.Fault != nil ||
 			x.Rate > 0 || x.RPS <= 0 || x.Where == nil || len(x.Where.CPUUsPerRequest) == 0 {
 			continue
 		}

@@ -217,3 +217,11 @@ func TestCheckTakesOffWhatOthersTook(t *testing.T) {
 		t.Errorf("stage 3 on 8 cores: %v with noise, %v without", n, q)
 	}
 }
+
+func TestAFaultedResultIsNotModelled(t *testing.T) {
+	run := doctored()
+	run.Results[0].Fault = &record.FaultReport{Kind: "kill-instance"}
+	if ss := Stages(run); len(ss) != 2 || ss[0].Key != "2" || ss[1].Key != "3" {
+		t.Errorf("stages %v: want 2 and 3, stage 4 had a fault", ss)
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 
 	"gonum.org/v1/plot"
@@ -61,7 +62,14 @@ func scaleoutFigure(run *record.Run, a *model.Analysis) figure {
 		// stage starts limited by the cores, as the caption says).
 		for i := 1; i < len(s.ByCores); i++ {
 			if pt := s.ByCores[i]; pt.Bottleneck != s.ByCores[i-1].Bottleneck {
-				p.Add(&note{x: lg(float64(pt.Cores)) + 0.2, y: lg(pt.RPS) + 0.08, text: "→ " + shortBottleneck(pt.Bottleneck), color: c})
+				// Above the line just after the point, or just before it at
+				// the chart's edge: clear of the measured dots.
+				x, y, left := lg(float64(pt.Cores)), lg(pt.RPS), i == len(s.ByCores)-1
+				if !left {
+					next := s.ByCores[i+1]
+					x, y = (x+lg(float64(next.Cores)))/2, (y+lg(next.RPS))/2
+				}
+				p.Add(&tag{x: x, y: y, text: "→ " + shortBottleneck(pt.Bottleneck), color: c, left: left})
 			}
 		}
 	}
@@ -101,6 +109,29 @@ func scaleoutFigure(run *record.Run, a *model.Analysis) figure {
 	p.Legend.Left, p.Legend.Top = true, true
 	capt := caption(run) + "\n" + scaleoutCaption(a)
 	return figure{caption: capt, draw: func(dc draw.Canvas) { drawRow(dc, p) }}
+}
+
+// tag is a short label beside a point of a line, a little above it: to
+// its right, or with left to its left.
+type tag struct {
+	x, y  float64
+	text  string
+	color color.Color
+	left  bool
+}
+
+// Plot implements plot.Plotter.
+func (t *tag) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	st := textStyle(sansBold, valueSize, t.color)
+	st.XAlign, st.YAlign = draw.XLeft, draw.YBottom
+	st.XAlign = draw.XCenter
+	pt := vg.Point{X: trX(t.x), Y: trY(t.y) + 3}
+	if t.left {
+		st.XAlign = draw.XRight
+		pt.X = trX(t.x) - 6
+	}
+	c.FillText(st, pt, t.text)
 }
 
 // stageLegend names a stage from its key: "stage 3 load-balanced",
