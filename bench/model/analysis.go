@@ -122,18 +122,21 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 	a := &Analysis{Machine: m, Options: o}
 	for _, s := range Stages(run) {
 		sm := StageModel{Stage: s, MaxPagesPerDay: math.Inf(1)}
-		conns := s.Connections
-		for _, p := range s.Sweep {
-			conns = max(conns, p.Connections)
-		}
-		curve, err := s.Predict(effective(s, m), max(1, conns), o.Think)
+		curve, err := s.Predict(effective(s.Outside, m), max(1, s.Connections), o.Think)
 		if err != nil {
 			return nil, err
 		}
-		at := func(n int) Prediction { return curve[max(1, n)-1] }
-		sm.Check = Check{Connections: s.Connections, Measured: s.RPS, Predicted: at(s.Connections).X, Bottleneck: at(s.Connections).Bottleneck}
-		for _, p := range s.Sweep {
-			sm.SweepChecks = append(sm.SweepChecks, Check{Connections: p.Connections, Measured: p.RPS, Predicted: at(p.Connections).X, Bottleneck: at(p.Connections).Bottleneck})
+		p := curve[len(curve)-1]
+		sm.Check = Check{Connections: s.Connections, Measured: s.RPS, Predicted: p.X, Bottleneck: p.Bottleneck}
+		// Each point of a sweep on the machine as it was during that
+		// point: other programs took a different share each time.
+		for _, sp := range s.Sweep {
+			curve, err := s.Predict(effective(sp.Outside, m), max(1, sp.Connections), o.Think)
+			if err != nil {
+				return nil, err
+			}
+			p := curve[len(curve)-1]
+			sm.SweepChecks = append(sm.SweepChecks, Check{Connections: sp.Connections, Measured: sp.RPS, Predicted: p.X, Bottleneck: p.Bottleneck})
 		}
 		for _, c := range o.Cores {
 			x, b := s.Capacity(Machine{Cores: c, ClientCores: -1})
@@ -181,8 +184,8 @@ func measuredMachine(run *record.Run, o Options) (Machine, error) {
 // programs and the hypervisor took of it while it was: predicting the
 // measurement as if the stage had had the whole machine would blame the
 // model for the noise.
-func effective(s Stage, m Machine) Machine {
-	m.Lost = s.Outside
+func effective(lost float64, m Machine) Machine {
+	m.Lost = lost
 	return m
 }
 
@@ -431,7 +434,7 @@ func Against(run, other *record.Run, o Options) ([]Check, Machine, error) {
 		if !ok {
 			continue
 		}
-		curve, err := s.Predict(effective(t, m), max(1, t.Connections), o.Think)
+		curve, err := s.Predict(effective(t.Outside, m), max(1, t.Connections), o.Think)
 		if err != nil {
 			return nil, m, err
 		}

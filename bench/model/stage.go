@@ -63,10 +63,12 @@ type Stage struct {
 	Outside float64
 }
 
-// SweepPoint is one measured point of a concurrency sweep.
+// SweepPoint is one measured point of a concurrency sweep, with the share
+// of the machine other programs took during it (see Stage.Outside).
 type SweepPoint struct {
 	Connections int
 	RPS         float64
+	Outside     float64
 }
 
 // Demand is the stage's CPU-seconds per request of one component.
@@ -107,13 +109,11 @@ func Stages(run *record.Run) []Stage {
 			views := float64(x.Requests) * x.PageViews / x.RPS
 			s.WriteShare = math.Min(1, float64(w.Acknowledged)/views/x.Where.SQLPerView)
 		}
-		if w := x.Where; w.MachineS > 0 {
-			s.Outside = math.Min(0.9, (w.OutsideCPUS+w.StealS)/w.MachineS)
-		}
+		s.Outside = outside(x.Where)
 		for j := range run.Results {
 			y := &run.Results[j]
 			if y.Sweep && y.Key() == s.Key && y.Tool == x.Tool && y.Page == "" && y.Rate == 0 && y.RPS > 0 {
-				s.Sweep = append(s.Sweep, SweepPoint{y.Connections, y.RPS})
+				s.Sweep = append(s.Sweep, SweepPoint{y.Connections, y.RPS, outside(y.Where)})
 			}
 		}
 		slices.SortFunc(s.Sweep, func(a, b SweepPoint) int { return a.Connections - b.Connections })
@@ -129,6 +129,16 @@ func Stages(run *record.Run) []Stage {
 		return order[ida] + b2i(na) - order[idb] - b2i(nb)
 	})
 	return out
+}
+
+// outside is the share of the machine other programs and the hypervisor
+// took during a measurement, from its account of the machine (0 without
+// one); at most 90%, so a wild account cannot leave a stage no cores.
+func outside(w *record.Where) float64 {
+	if w == nil || w.MachineS <= 0 {
+		return 0
+	}
+	return math.Min(0.9, (w.OutsideCPUS+w.StealS)/w.MachineS)
 }
 
 // runs says whether a stage runs a component at all: what /proc counts

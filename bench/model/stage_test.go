@@ -225,3 +225,18 @@ func TestAFaultedResultIsNotModelled(t *testing.T) {
 		t.Errorf("stages %v: want 2 and 3, stage 4 had a fault", ss)
 	}
 }
+
+// Each point of a sweep is predicted on the machine as it was during that
+// point, not during the main measurement.
+func TestSweepPointsHaveTheirOwnNoise(t *testing.T) {
+	run := doctored()
+	for _, lost := range []float64{0, 10} {
+		run.Results = append(run.Results, record.Result{Stage: "3", Tool: "scalelab load", Sweep: true, Connections: 64 + int(lost), RPS: 5000,
+			Where: &record.Where{CPUUsPerRequest: map[string]float64{"app": 1}, MachineS: 20, OutsideCPUS: lost}})
+	}
+	a, _ := Analyse(run, Options{})
+	pts := a.Stages[1].SweepChecks
+	if len(pts) != 2 || !near(pts[1].Predicted, pts[0].Predicted/2, 1e-3*pts[0].Predicted) {
+		t.Errorf("sweep checks %+v: want the second, with half the machine taken, at half the first", pts)
+	}
+}
