@@ -265,6 +265,9 @@ func WriteText(w io.Writer, a *Analysis) error {
 		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%s\t%s\t\n", s.Key, s.Check.Measured, s.Check.Predicted, Percent(s.Check.Error()), Name(s.Check.Bottleneck))
 	}
 	tw.Flush()
+	if e, at := a.LargestError(); at != "" {
+		fmt.Fprintf(w, "The model's largest error against this run's measurements: %.0f%% (%s).\n", 100*e, at)
+	}
 	if sw := a.sweepLines(); len(sw) > 0 {
 		fmt.Fprintf(w, "\nMVA against the measured sweep (req/s, model / measured, error):\n")
 		for _, l := range sw {
@@ -326,6 +329,24 @@ func WriteText(w io.Writer, a *Analysis) error {
 		fmt.Fprintf(w, "- %s\n", l)
 	}
 	return nil
+}
+
+// LargestError is the model's largest error, in absolute value, against
+// the run's own measurements (the main results and a sweep's points), and
+// where it is ("" when nothing was checked).
+func (a *Analysis) LargestError() (float64, string) {
+	worst, at := 0.0, ""
+	for _, s := range a.Stages {
+		if e := math.Abs(s.Check.Error()); e >= worst {
+			worst, at = e, "stage "+s.Key
+		}
+		for _, c := range s.SweepChecks {
+			if e := math.Abs(c.Error()); e > worst {
+				worst, at = e, fmt.Sprintf("stage %s at %d connections", s.Key, c.Connections)
+			}
+		}
+	}
+	return worst, at
 }
 
 // sweepLines are the sweep's checks, a line per stage.

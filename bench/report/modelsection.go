@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/scalelab/scalelab/bench/model"
@@ -33,17 +32,12 @@ func capacitySection(run *record.Run) *modelSection {
 		return nil
 	}
 	sec := &modelSection{}
-	worst, worstAt := 0.0, ""
 	check := simpleTable{
 		Caption: fmt.Sprintf("The model beside the measurement: this run's machine (%d cores shared by the servers and the load generator) and connections", a.Machine.Cores),
 		Head:    []string{"stage", "connections", "measured req/s", "model req/s", "error", "bottleneck"},
 	}
 	for _, s := range a.Stages {
-		e := s.Check.Error()
-		check.Rows = append(check.Rows, []string{longKey(s.Key), fmt.Sprint(s.Check.Connections), fmtRPS(s.Check.Measured), fmtRPS(s.Check.Predicted), model.Percent(e), model.Name(s.Check.Bottleneck)})
-		if math.Abs(e) > worst {
-			worst, worstAt = math.Abs(e), longKey(s.Key)
-		}
+		check.Rows = append(check.Rows, []string{longKey(s.Key), fmt.Sprint(s.Check.Connections), fmtRPS(s.Check.Measured), fmtRPS(s.Check.Predicted), model.Percent(s.Check.Error()), model.Name(s.Check.Bottleneck)})
 	}
 	sec.Tables = append(sec.Tables, check)
 	sweep := simpleTable{Caption: "MVA against the measured sweep (req/s measured / model, error)", Head: []string{"stage"}}
@@ -67,16 +61,14 @@ func capacitySection(run *record.Run) *modelSection {
 		}
 		for _, c := range s.SweepChecks {
 			row[conns[c.Connections]] = fmt.Sprintf("%s / %s (%s)", fmtRPS(c.Measured), fmtRPS(c.Predicted), model.Percent(c.Error()))
-			if e := math.Abs(c.Error()); e > worst {
-				worst, worstAt = e, fmt.Sprintf("%s at %d connections", longKey(s.Key), c.Connections)
-			}
 		}
 		sweep.Rows = append(sweep.Rows, row)
 	}
 	if len(sweep.Rows) > 0 {
 		sec.Tables = append(sec.Tables, sweep)
 	}
-	sec.Intro = fmt.Sprintf("Each stage's CPU per request from this run, as a queueing model (scalelab model; docs/model.md). Its largest error against this run's measurements: %.0f%% (%s).", 100*worst, worstAt)
+	worst, at := a.LargestError()
+	sec.Intro = fmt.Sprintf("Each stage's CPU per request from this run, as a queueing model (scalelab model; docs/model.md). Its largest error against this run's measurements: %.0f%% (%s).", 100*worst, at)
 	cores := simpleTable{Caption: "Predicted req/s on one machine of N cores (the load generator elsewhere), and where the bottleneck is", Head: []string{"stage"}}
 	for _, c := range a.Options.Cores {
 		cores.Head = append(cores.Head, fmt.Sprintf("%d", c))
