@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/stages"
 )
 
 // Options are what a model of a run is asked.
@@ -48,9 +49,12 @@ type Analysis struct {
 	Machine Machine
 	Options Options
 	Stages  []StageModel
-	// Overtake is the fewest cores at which stage 3 answers more than
-	// stage 2 (0: not within the cores predicted, or a stage is missing).
-	Overtake int
+	// Overtake is the fewest cores at which the first balanced stage
+	// without a cache (stage 3, Overtaker) answers more than the one app
+	// process (stage 2, Overtaken): 0 when not within the cores predicted,
+	// or when the run lacks one of them.
+	Overtake             int
+	Overtaker, Overtaken string
 }
 
 // StageModel is the model of one stage.
@@ -152,7 +156,7 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 		}
 		a.Stages = append(a.Stages, sm)
 	}
-	a.Overtake = overtake(a)
+	overtake(a)
 	return a, nil
 }
 
@@ -189,27 +193,32 @@ func effective(lost float64, m Machine) Machine {
 	return m
 }
 
-// overtake is the fewest of the predicted core counts at which stage 3
-// answers more than stage 2.
-func overtake(a *Analysis) int {
-	var two, three *StageModel
+// overtake finds, from the stages table, the one-process stage (stage 2)
+// and the first balanced stage without a cache (stage 3), and the fewest
+// of the predicted core counts at which the second answers more.
+func overtake(a *Analysis) {
+	var one, many *StageModel
 	for i := range a.Stages {
-		switch a.Stages[i].Key {
-		case "2":
-			two = &a.Stages[i]
-		case "3":
-			three = &a.Stages[i]
+		s := &a.Stages[i]
+		id, noIndex := stages.ParseKey(s.Key)
+		st, _ := stages.Find(id)
+		switch {
+		case noIndex:
+		case one == nil && st.Process == stages.AppServer:
+			one = s
+		case many == nil && st.Process == stages.Balanced && !st.Cache:
+			many = s
 		}
 	}
-	if two == nil || three == nil {
-		return 0
+	if one == nil || many == nil {
+		return
 	}
-	for i, p := range three.ByCores {
-		if p.RPS > two.ByCores[i].RPS {
-			return p.Cores
+	for i, p := range many.ByCores {
+		if p.RPS > one.ByCores[i].RPS {
+			a.Overtake, a.Overtaker, a.Overtaken = p.Cores, many.Key, one.Key
+			return
 		}
 	}
-	return 0
 }
 
 // Moves says where a stage's bottleneck is and where it moves as cores
@@ -293,7 +302,7 @@ func WriteText(w io.Writer, a *Analysis) error {
 		fmt.Fprintf(w, "  %s: %s\n", s.Key, strings.Join(s.Moves(), ", "))
 	}
 	if a.Overtake > 0 {
-		fmt.Fprintf(w, "Stage 3 overtakes stage 2 from %d cores.\n", a.Overtake)
+		fmt.Fprintf(w, "Stage %s overtakes stage %s from %d cores.\n", a.Overtaker, a.Overtaken, a.Overtake)
 	}
 	if len(o.Deployment.Machines) > 0 {
 		fmt.Fprintf(w, "\nThe deployment %s:\n", DeploymentString(o.Deployment))

@@ -50,11 +50,16 @@ func Charts(run *record.Run) []Chart {
 	if len(whereSeries(run)) > 0 {
 		out = append(out, Chart{"where", "Where the CPU went, per stage", whereFigure(run)})
 	}
-	if a := capacityModel(run); a != nil {
+	a := capacityModel(run)
+	if a != nil {
 		out = append(out, Chart{"scaleout", "Predicted throughput with more cores, from this run's CPU per request", scaleoutFigure(run, a)})
 	}
 	if len(sweeps(run)) > 0 {
-		out = append(out, Chart{"concurrency", "Throughput against concurrency: where each stage saturates, and the model's MVA (dashed)", concurrencyFigure(run)})
+		title := "Throughput against concurrency: where each stage saturates"
+		if a != nil {
+			title += ", and the model's MVA (dashed)"
+		}
+		out = append(out, Chart{"concurrency", title, concurrencyFigure(run)})
 	}
 	if hasTimeline(run) {
 		out = append(out, Chart{"timeline", "Timeline of the run", timelineFigure(run)})

@@ -84,7 +84,7 @@ func capacitySection(run *record.Run) *modelSection {
 	}
 	sec.Tables = append(sec.Tables, cores)
 	if a.Overtake > 0 {
-		sec.Notes = append(sec.Notes, fmt.Sprintf("Stage 3 overtakes stage 2 from %d cores: one process (the GIL) caps stage 2 however many cores the machine has.", a.Overtake))
+		sec.Notes = append(sec.Notes, fmt.Sprintf("Stage %s overtakes stage %s from %d cores: one process (the GIL) caps stage %s however many cores the machine has.", a.Overtaker, a.Overtaken, a.Overtake, a.Overtaken))
 	}
 	o := a.Options
 	plans := simpleTable{

@@ -74,12 +74,12 @@ func scaleoutFigure(run *record.Run, a *model.Analysis) figure {
 		}
 	}
 	if a.Overtake > 0 {
-		if s3, ok := byKey["3"]; ok {
+		if s3, ok := byKey[a.Overtaker]; ok {
 			for _, pt := range s3.ByCores {
 				if pt.Cores == a.Overtake {
 					ring, err := plotter.NewScatter(plotter.XYs{{X: lg(float64(pt.Cores)), Y: lg(pt.RPS)}})
 					if err == nil {
-						ring.Color, ring.Shape, ring.Radius = StageColor("3"), draw.RingGlyph{}, 10
+						ring.Color, ring.Shape, ring.Radius = StageColor(a.Overtaker), draw.RingGlyph{}, 10
 						p.Add(ring)
 					}
 				}
@@ -166,7 +166,7 @@ func scaleoutCaption(a *model.Analysis) string {
 	s := "Model: each stage's CPU per request from this run, its components queued (exact MVA) on one machine of N cores, the load generator elsewhere."
 	s += fmt.Sprintf("\nDots: measured on %d cores. Every stage is first limited by the cores; → marks where the bottleneck moves.", a.Machine.Cores)
 	if a.Overtake > 0 {
-		s += fmt.Sprintf(" Ring: stage 3 overtakes stage 2 at %d cores.", a.Overtake)
+		s += fmt.Sprintf(" Ring: stage %s overtakes stage %s at %d cores.", a.Overtaker, a.Overtaken, a.Overtake)
 	}
 	return s
 }
