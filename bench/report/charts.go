@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/scalelab/scalelab/bench/model"
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/stages"
 )
@@ -50,8 +51,16 @@ func Charts(run *record.Run) []Chart {
 	if len(whereSeries(run)) > 0 {
 		out = append(out, Chart{"where", "Where the CPU went, per stage", whereFigure(run)})
 	}
+	a := capacityModel(run)
+	if a != nil {
+		out = append(out, Chart{"scaleout", "Predicted throughput with more cores, from this run's CPU per request", scaleoutFigure(run, a)})
+	}
 	if len(sweeps(run)) > 0 {
-		out = append(out, Chart{"concurrency", "Throughput against concurrency: where each stage saturates", concurrencyFigure(run)})
+		title := "Throughput against concurrency: where each stage saturates"
+		if a != nil {
+			title += ", and the model's MVA (dashed)"
+		}
+		out = append(out, Chart{"concurrency", title, concurrencyFigure(run)})
 	}
 	if hasTimeline(run) {
 		out = append(out, Chart{"timeline", "Timeline of the run", timelineFigure(run)})
@@ -651,6 +660,8 @@ func sweeps(run *record.Run) []sweep {
 // line per stage: a stage's curve flattens where it saturates, and the
 // talk's stages saturate at very different loads.
 func concurrencyFigure(run *record.Run) figure {
+	model := capacityModel(run)
+	drewModel := false
 	p := newPlot("Throughput against concurrency: where each stage saturates", "connections (log scale)", "requests per second (log scale)")
 	addGrid(p)
 	lo, hi := math.Inf(1), 0.0
@@ -671,6 +682,17 @@ func concurrencyFigure(run *record.Run) figure {
 		s.Color, s.Shape, s.Radius = c, draw.CircleGlyph{}, 4
 		p.Add(l, s)
 		p.Legend.Add(longName(sw.points[0]), l, s)
+		if m := mvaLine(model, sw); len(m) > 1 {
+			ml, err := plotter.NewLine(m)
+			if err == nil {
+				ml.Color, ml.Width, ml.Dashes = c, 1.5, []vg.Length{vg.Points(6), vg.Points(4)}
+				p.Add(ml)
+				drewModel = true
+			}
+			for _, xy := range m {
+				lo, hi = math.Min(lo, math.Pow(10, xy.Y)), math.Max(hi, math.Pow(10, xy.Y))
+			}
+		}
 	}
 	if hi == 0 {
 		lo, hi = 1, 10
@@ -691,6 +713,41 @@ func concurrencyFigure(run *record.Run) figure {
 	if len(marks) > 0 {
 		p.X.Min, p.X.Max = lg(float64(marks[0]))-0.1, lg(float64(marks[len(marks)-1]))+0.1
 	}
+	if drewModel {
+		key, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 0, Y: 0}})
+		if err == nil {
+			key.Color, key.Width, key.Dashes = grey, 1.5, []vg.Length{vg.Points(6), vg.Points(4)}
+			p.Legend.Add("the model (MVA)", key)
+		}
+	}
 	p.Legend.Left = true
-	return figure{caption: caption(run), draw: func(dc draw.Canvas) { drawRow(dc, p) }}
+	capt := caption(run)
+	if drewModel {
+		capt += "\nDashed: the model's MVA of each stage at each connection count, from the CPU per request of its main measurement."
+	}
+	return figure{caption: capt, draw: func(dc draw.Canvas) { drawRow(dc, p) }}
+}
+
+// mvaLine is the model's prediction at a sweep's connection counts (log
+// scales), nil when the model has no such stage.
+func mvaLine(a *model.Analysis, sw sweep) plotter.XYs {
+	if a == nil {
+		return nil
+	}
+	for _, s := range a.Stages {
+		if s.Key != sw.stage {
+			continue
+		}
+		checks := append([]model.Check{s.Check}, s.SweepChecks...)
+		slices.SortFunc(checks, func(a, b model.Check) int { return a.Connections - b.Connections })
+		var out plotter.XYs
+		for _, c := range checks {
+			if len(out) > 0 && out[len(out)-1].X == lg(float64(c.Connections)) {
+				continue
+			}
+			out = append(out, plotter.XY{X: lg(float64(c.Connections)), Y: lg(c.Predicted)})
+		}
+		return out
+	}
+	return nil
 }

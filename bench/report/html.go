@@ -65,7 +65,9 @@ func HTML(run *record.Run, charts []Chart, images map[string][]byte) ([]byte, er
 		// Faults, Warmups and Writes say what injected faults did, how
 		// the warm-ups went and what the check for lost writes found.
 		Faults, Warmups, Writes []string
-	}{Faults: faultNotes(run), Warmups: warmupNotes(run), Writes: writeNotes(run), Run: run, Caption: caption(run), Settings: settingsLine(run), Warnings: allWarnings(run, rs), Rows: rs,
+		// Model is the capacity model's section (nil: nothing to model).
+		Model *modelSection
+	}{Model: capacitySection(run), Faults: faultNotes(run), Warmups: warmupNotes(run), Writes: writeNotes(run), Run: run, Caption: caption(run), Settings: settingsLine(run), Warnings: allWarnings(run, rs), Rows: rs,
 		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), Costs: costRows(run), TalkAB: talkAB, TalkStage1: TalkStage1}
 	for _, c := range charts {
 		png, ok := images[c.Name]

@@ -46,6 +46,9 @@ func Markdown(run *record.Run, charts []Chart) []byte {
 			fmt.Fprintf(&b, "| %s | %s | %.2f / %.2f | %.0f | %s | %.0f%% | %s |\n", mdEscape(c.Label), sql, c.Gets, c.Hits, c.CPUUs, c.Top, c.Idle, mdEscape(c.Capacity))
 		}
 	}
+	if sec := capacitySection(run); sec != nil {
+		b.Write(sec.markdown())
+	}
 	for _, sec := range []struct {
 		title string
 		lines []string

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -510,5 +511,43 @@ func TestFaultReport(t *testing.T) {
 				t.Errorf("%s does not say %q", f, want)
 			}
 		}
+	}
+}
+
+// With CPU per request in the record, the report gains the capacity
+// model: scaleout.png, the model beside the measurement with its error
+// stated, and, with a sweep, the MVA beside every measured point.
+func TestCapacityModelInTheReport(t *testing.T) {
+	run := mustLoad(t)
+	for _, st := range []int{3, 6} { // stage 1, stage 4
+		run.Results[st].Where = &record.Where{CPUUsPerRequest: map[string]float64{"client": 10, "serve": 900, "postgres": 300, "nginx": 10, "app": 40, "memcached": 3}}
+	}
+	var names []string
+	for _, c := range report.Charts(run) {
+		names = append(names, c.Name)
+	}
+	if !slices.Contains(names, "scaleout") || slices.Contains(names, "concurrency") {
+		t.Errorf("charts %v: want scaleout, and no concurrency without a sweep", names)
+	}
+	md := string(report.Markdown(run, report.Charts(run)))
+	for _, want := range []string{"**The capacity model:**", "Its largest error against this run's measurements:", "| stage 4 cached | 32 |", "1 billion", "![Predicted throughput with more cores"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "MVA against the measured sweep") {
+		t.Errorf("report.md checks a sweep the run does not have")
+	}
+	run = withSweep(run)
+	md = string(report.Markdown(run, report.Charts(run)))
+	if !strings.Contains(md, "MVA against the measured sweep") || !strings.Contains(md, "| stage 1 CGI |") || !strings.Contains(md, "64 conns") {
+		t.Errorf("report.md lacks the sweep's check:\n%s", md)
+	}
+	html, err := report.HTML(run, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), "<h2>The capacity model</h2>") || !strings.Contains(string(html), "MVA against the measured sweep") {
+		t.Errorf("report.html lacks the capacity model")
 	}
 }

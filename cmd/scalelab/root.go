@@ -55,6 +55,7 @@ each measured on this machine.`,
 		newLabCmd(g),
 		newLoadCmd(g),
 		newPlotCmd(),
+		newModelCmd(),
 		newCompareCmd(),
 		newMergeCmd(),
 	)

@@ -1,0 +1,324 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/stages"
+)
+
+// How the lab configures its servers, which limits how many cores each
+// can use at once. They are the lab's settings, not measurements, so they
+// are spelt here; each names where the lab sets it.
+const (
+	// poolSize is an app server's pgx pool (internal/appserver, MaxConns
+	// 8): at most that many PostgreSQL backends work for one app process.
+	poolSize = 8
+	// memcachedThreads is memcached's worker threads (infra/memcached.go,
+	// -t 2).
+	memcachedThreads = 2
+	// fastcgiWorkers is stage 1f's nginx (stages/fastcgi: Workers 1).
+	fastcgiWorkers = 1
+)
+
+// Tier is one component of a stage with its CPU demand: CPU-seconds per
+// request (the record's CPU-µs per request), and the tier it belongs to
+// when tiers have machines of their own.
+type Tier struct {
+	// ID is the record's component id (record.CPUApp, record.CPUPostgres…).
+	ID string
+	// Demand is CPU-seconds per request.
+	Demand float64
+}
+
+// Stage is what the model knows of one measured stage: its kind (from the
+// stages table), its CPU demand per request by component (from the
+// record's Where) and what was measured.
+type Stage struct {
+	// Key is the stage's key ("3", "4-noindex"), Name its name.
+	Key, Name string
+	Process   stages.Process
+	Tiers     []Tier
+	// RPS is the measured req/s at Connections connections, on a machine
+	// of Cores cores shared by every server and the load generator.
+	RPS         float64
+	Connections int
+	// ViewsPerRequest is page views per request: a page view brings its
+	// images, so a day's page views need more requests than views.
+	ViewsPerRequest float64
+	// WriteShare is the share of the database's work that must go to a
+	// primary (comments posted over SQL statements, each statement costed
+	// alike); the rest can go to read replicas.
+	WriteShare float64
+	// Sweep is the measured req/s at other connection counts (--sweep),
+	// by connections, ascending.
+	Sweep []SweepPoint
+	// Outside is the share of the machine that other programs and the
+	// hypervisor took while the stage was measured (the record's outsiders
+	// and steal; 0 when the record has no account of the machine).
+	Outside float64
+}
+
+// SweepPoint is one measured point of a concurrency sweep, with the share
+// of the machine other programs took during it (see Stage.Outside).
+type SweepPoint struct {
+	Connections int
+	RPS         float64
+	Outside     float64
+}
+
+// Demand is the stage's CPU-seconds per request of one component.
+func (s Stage) Demand(id string) float64 {
+	for _, t := range s.Tiers {
+		if t.ID == id {
+			return t.Demand
+		}
+	}
+	return 0
+}
+
+// Stages reads the site's stages from a run: every main result of the
+// built-in tool with CPU per request, in the talk's order. Stage 0's
+// baselines, which have no page views, are left out, and so are results
+// with an injected fault: their req/s is the dip and the recovery, not a
+// steady state a model predicts.
+func Stages(run *record.Run) []Stage {
+	var out []Stage
+	for i := range run.Results {
+		x := &run.Results[i]
+		st, ok := stages.Find(x.Stage)
+		if !ok || st.Process == stages.Baselines || x.Page != "" || x.Sweep || x.Tool != "scalelab load" || x.Fault != nil ||
+			x.Rate > 0 || x.RPS <= 0 || x.Where == nil || len(x.Where.CPUUsPerRequest) == 0 {
+			continue
+		}
+		s := Stage{Key: x.Key(), Name: x.Name, Process: st.Process, RPS: x.RPS, Connections: x.Connections}
+		if x.PageViews > 0 {
+			s.ViewsPerRequest = x.PageViews / x.RPS
+		}
+		for _, id := range record.CPUComponents {
+			if us := x.Where.CPUUsPerRequest[id]; id != record.CPUIdle && us > 0 && runs(st, id) {
+				s.Tiers = append(s.Tiers, Tier{ID: id, Demand: us / 1e6})
+			}
+		}
+		if w := x.Writes; w != nil && x.Where.SQLPerView > 0 && x.PageViews > 0 && x.Requests > 0 {
+			// Comments acknowledged per page view over statements per view.
+			views := float64(x.Requests) * x.PageViews / x.RPS
+			s.WriteShare = math.Min(1, float64(w.Acknowledged)/views/x.Where.SQLPerView)
+		}
+		s.Outside = outside(x.Where)
+		for j := range run.Results {
+			y := &run.Results[j]
+			if y.Sweep && y.Key() == s.Key && y.Tool == x.Tool && y.Page == "" && y.Rate == 0 && y.RPS > 0 {
+				s.Sweep = append(s.Sweep, SweepPoint{y.Connections, y.RPS, outside(y.Where)})
+			}
+		}
+		slices.SortFunc(s.Sweep, func(a, b SweepPoint) int { return a.Connections - b.Connections })
+		out = append(out, s)
+	}
+	order := map[string]int{}
+	for i, st := range stages.All {
+		order[st.ID] = 2 * i
+	}
+	slices.SortStableFunc(out, func(a, b Stage) int {
+		ida, na := stages.ParseKey(a.Key)
+		idb, nb := stages.ParseKey(b.Key)
+		return order[ida] + b2i(na) - order[idb] - b2i(nb)
+	})
+	return out
+}
+
+// outside is the share of the machine other programs and the hypervisor
+// took during a measurement, from its account of the machine (0 without
+// one); at most 90%, so a wild account cannot leave a stage no cores.
+func outside(w *record.Where) float64 {
+	if w == nil || w.MachineS <= 0 {
+		return 0
+	}
+	return math.Min(0.9, (w.OutsideCPUS+w.StealS)/w.MachineS)
+}
+
+// runs says whether a stage runs a component at all: what /proc counts
+// for one it does not run (memcached's idle ticks during stage 2) is
+// noise, not a tier to plan machines for.
+func runs(st stages.Stage, id string) bool {
+	front := st.Process == stages.FastCGI || st.Process == stages.Balanced
+	switch id {
+	case record.CPUNginx, record.CPUApp:
+		return front
+	case record.CPUServe:
+		return !front
+	case record.CPUMemcached:
+		return st.Cache || st.Sessions == stages.SessionsMemcached
+	case record.CPUPostgres:
+		return st.UsesDatabase
+	}
+	return true
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Machine is one machine that every server of a stage shares, as the lab
+// runs them: Cores cores for the servers and, with ClientCores 0, for the
+// load generator too; ClientCores > 0 gives the load generator cores of
+// its own (--client-cpus); ClientCores < 0 leaves it out (a client
+// elsewhere, never the bottleneck: the question "what would the site do").
+type Machine struct {
+	Cores, ClientCores int
+	// Lost is the share of the cores other programs took (0: none).
+	Lost float64
+}
+
+// servers is how many requests a component can work on at once on a
+// shared machine of the given cores: the stage's own limits (stage 2's
+// one process, GOMAXPROCS=1, the GIL's model; one app server per core in
+// stages 3 and 4; a process per request in CGI), never more than the
+// cores.
+func (s Stage) servers(id string, cores int) int {
+	n := cores
+	switch id {
+	case record.CPUServe:
+		if s.Process == stages.AppServer {
+			n = 1 // one process, GOMAXPROCS=1
+		}
+	case record.CPUApp:
+		if s.Process == stages.FastCGI {
+			n = 1 // one FastCGI process, GOMAXPROCS=1
+		} // stages 3, 4: one instance per core, GOMAXPROCS=1 each
+	case record.CPUNginx:
+		if s.Process == stages.FastCGI {
+			n = fastcgiWorkers
+		} // worker_processes auto: one per core
+	case record.CPUMemcached:
+		n = memcachedThreads
+	case record.CPUPostgres:
+		switch s.Process {
+		case stages.AppServer, stages.FastCGI:
+			n = poolSize
+		case stages.Balanced:
+			n = poolSize * cores // a pool per instance
+		} // CGI: a connection, so a backend, per request
+	}
+	return max(1, min(n, cores))
+}
+
+// network is the stage on machine m as stations, and the most requests a
+// second the machine's shared cores allow (every shared component's
+// demand on m.Cores cores).
+func (s Stage) network(m Machine) (st []Station, coresBound float64) {
+	shared := 0.0
+	for _, t := range s.Tiers {
+		servers := s.servers(t.ID, m.Cores)
+		if t.ID == record.CPUClient {
+			if m.ClientCores < 0 {
+				continue
+			}
+			if m.ClientCores > 0 {
+				st = append(st, Station{Name: t.ID, Demand: t.Demand, Servers: m.ClientCores})
+				continue
+			}
+		}
+		st = append(st, Station{Name: t.ID, Demand: t.Demand, Servers: servers})
+		shared += t.Demand
+	}
+	coresBound = math.Inf(1)
+	if shared > 0 {
+		coresBound = float64(m.Cores) * (1 - m.Lost) / shared
+	}
+	return st, coresBound
+}
+
+// Cores names the shared cores as a bottleneck.
+const Cores = "cores"
+
+// Prediction is what the model says of a stage on a machine at a number
+// of connections.
+type Prediction struct {
+	Connections int
+	// X is req/s; R the mean response time in seconds.
+	X, R float64
+	// Bottleneck is the component that limits X: a component id, or Cores
+	// when the components together fill the machine's cores.
+	Bottleneck string
+}
+
+// Capacity is the most req/s the stage can answer on machine m with
+// enough connections (the bottleneck law), and what limits it.
+func (s Stage) Capacity(m Machine) (float64, string) {
+	st, cores := s.network(m)
+	x, at := Bound(st)
+	if cores <= x || at < 0 {
+		return cores, Cores
+	}
+	return x, st[at].Name
+}
+
+// Predict is the stage on machine m at conns connections with think time
+// z: exact MVA of the components as a closed network, each a station of
+// as many servers as it can use at once, capped by the cores they share
+// (X ≤ cores / Σ shared demands): MVA knows each component's own limit,
+// the cap that they compete for the same cores. It returns the curve for
+// 1..conns connections.
+func (s Stage) Predict(m Machine, conns int, z float64) ([]Prediction, error) {
+	if m.Cores < 1 {
+		return nil, fmt.Errorf("model: a machine needs at least one core, got %d", m.Cores)
+	}
+	st, cores := s.network(m)
+	if len(st) == 0 {
+		return nil, fmt.Errorf("model: stage %s has no CPU per request in its record", s.Key)
+	}
+	pts, err := MVA(st, z, conns)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Prediction, len(pts))
+	for i, p := range pts {
+		pr := Prediction{Connections: p.N, X: p.X}
+		if cores < p.X {
+			pr.X, pr.Bottleneck = cores, Cores
+		} else {
+			top := 0
+			for k := range p.U {
+				if p.U[k] > p.U[top] {
+					top = k
+				}
+			}
+			pr.Bottleneck = st[top].Name
+		}
+		pr.R = float64(p.N)/pr.X - z
+		out[i] = pr
+	}
+	return out, nil
+}
+
+// CPUCount counts the CPUs of a list as the kernel writes them ("0",
+// "1-3", "0,2-3"): the cores a pinned run gave its servers or its client.
+func CPUCount(list string) (int, error) {
+	list = strings.TrimSpace(list)
+	if list == "" {
+		return 0, nil
+	}
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 0 || b < a {
+			return 0, fmt.Errorf("model: %q is not a CPU list (write it as the kernel does: 0,2-3)", list)
+		}
+		n += b - a + 1
+	}
+	return n, nil
+}

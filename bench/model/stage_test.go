@@ -1,0 +1,242 @@
+package model
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/scalelab/scalelab/bench/record"
+)
+
+// doctored is a run of 2 cores with stages 2, 3 and 4 whose CPU per
+// request is made up: stage 2's app 150 µs and PostgreSQL 50 µs, and so
+// on; each page view brings ten requests.
+func doctored() *record.Run {
+	res := func(stage string, rps float64, us map[string]float64) record.Result {
+		return record.Result{Stage: stage, Name: "s" + stage, Tool: "scalelab load", Connections: 32, RPS: rps, PageViews: rps / 10,
+			Requests: int64(rps * 10), Where: &record.Where{CPUUsPerRequest: us, SQLPerView: 2}}
+	}
+	return &record.Run{Version: record.RunVersion, Machine: record.Machine{Cores: 2}, Results: []record.Result{
+		res("4", 30000, map[string]float64{"client": 8, "nginx": 13, "app": 39, "postgres": 3, "memcached": 2, "idle": 1}),
+		res("2", 6700, map[string]float64{"client": 18, "serve": 150, "postgres": 50, "memcached": 0.1}),
+		res("3", 7400, map[string]float64{"client": 15, "nginx": 31, "app": 149, "postgres": 39, "memcached": 0.4}),
+	}}
+}
+
+func TestStagesReadTheRecord(t *testing.T) {
+	ss := Stages(doctored())
+	if len(ss) != 3 || ss[0].Key != "2" || ss[1].Key != "3" || ss[2].Key != "4" {
+		t.Fatalf("stages %v, want 2, 3, 4 in the talk's order", ss)
+	}
+	two := ss[0]
+	if two.Demand("serve") != 150e-6 || two.Demand("postgres") != 50e-6 || two.Demand("idle") != 0 {
+		t.Errorf("stage 2's demands %v", two.Tiers)
+	}
+	if two.Demand("memcached") != 0 {
+		t.Errorf("stage 2 runs no memcached, yet it is a tier: %v", two.Tiers)
+	}
+	if two.ViewsPerRequest != 0.1 {
+		t.Errorf("views per request %v, want 0.1", two.ViewsPerRequest)
+	}
+}
+
+// The bottleneck law on the lab's constraints: stage 2's one process caps
+// it at 1/150 µs whatever the cores; stage 3 is held by the cores they all
+// share on a small machine; stage 4 runs into memcached's 2 threads.
+func TestCapacityByCores(t *testing.T) {
+	ss := Stages(doctored())
+	two, three, four := ss[0], ss[1], ss[2]
+	x, b := two.Capacity(Machine{Cores: 64, ClientCores: -1})
+	if !near(x, 1/150e-6, 1e-6) || b != "serve" {
+		t.Errorf("stage 2 on 64 cores: %v req/s, bottleneck %s; want 6,667, serve", x, b)
+	}
+	x, b = two.Capacity(Machine{Cores: 1, ClientCores: -1})
+	if !near(x, 1/200e-6, 1e-6) || b != Cores {
+		t.Errorf("stage 2 on 1 core: %v req/s, bottleneck %s; want 5,000, the cores", x, b)
+	}
+	x, b = three.Capacity(Machine{Cores: 4, ClientCores: -1})
+	if !near(x, 4/219.4e-6, 1e-6) || b != Cores {
+		t.Errorf("stage 3 on 4 cores: %v req/s, %s; want 4/219.4 µs, the cores", x, b)
+	}
+	if _, b = four.Capacity(Machine{Cores: 64, ClientCores: -1}); b != "memcached" {
+		t.Errorf("stage 4 on 64 cores: bottleneck %s, want memcached (2 threads)", b)
+	}
+	a, err := Analyse(doctored(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Overtake != 2 {
+		t.Errorf("stage 3 overtakes stage 2 at %d cores, want 2 (9.1k against 6.7k)", a.Overtake)
+	}
+	if mv := a.Stages[0].Moves(); len(mv) != 2 || !strings.Contains(mv[1], "from 2") {
+		t.Errorf("stage 2's bottleneck moves %v, want the cores, then the app from 2 cores", mv)
+	}
+}
+
+// The sweep's check appears only when the record has a sweep, and the
+// error is stated against each measured point.
+func TestSweepCheckActivatesWithASweep(t *testing.T) {
+	run := doctored()
+	a, _ := Analyse(run, Options{})
+	for _, s := range a.Stages {
+		if len(s.SweepChecks) != 0 {
+			t.Fatalf("stage %s: sweep checks without a sweep", s.Key)
+		}
+	}
+	for _, c := range []int{1, 4, 16, 64} {
+		run.Results = append(run.Results, record.Result{Stage: "2", Tool: "scalelab load", Sweep: true, Connections: c, RPS: 5000,
+			Where: &record.Where{CPUUsPerRequest: map[string]float64{"serve": 1}}})
+	}
+	a, _ = Analyse(run, Options{})
+	two := a.Stages[0]
+	if len(two.SweepChecks) != 4 {
+		t.Fatalf("stage 2: %d sweep checks, want 4", len(two.SweepChecks))
+	}
+	// One connection: no queue anywhere, X = 1 / Σ D (client included:
+	// it shares the 2 cores), whatever the sweep point's own costs.
+	one := two.SweepChecks[0]
+	if want := 1 / 218e-6; !near(one.Predicted, want, 1e-6*want) || !near(one.Error(), want/5000-1, 1e-9) {
+		t.Errorf("1 connection: predicted %v (error %v), want %v", one.Predicted, one.Error(), want)
+	}
+	if last := two.SweepChecks[3]; last.Predicted > 1/150e-6 || last.Predicted < 0.99/150e-6 {
+		t.Errorf("64 connections: predicted %v, want just under 6,667 (the one process)", last.Predicted)
+	}
+}
+
+// A pinned run: the servers on one core, the load generator on another.
+// The 2-core run's costs predict it, stage by stage.
+func TestAgainstAOneCoreRun(t *testing.T) {
+	one := doctored()
+	one.Machine.Cores = 2
+	for i := range one.Results {
+		one.Results[i].RPS /= 2
+	}
+	checks, m, err := Against(doctored(), one, Options{ServerCPUs: "1", ClientCPUs: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Cores != 1 || m.ClientCores != 1 {
+		t.Fatalf("machine %+v, want 1 server core and 1 client core", m)
+	}
+	want := map[string]float64{"2": 1 / 200e-6, "3": 1 / 219.4e-6, "4": 1 / 57e-6}
+	for _, c := range checks {
+		if w := want[c.Stage]; !near(c.Predicted, w, 1e-3*w) || c.Bottleneck != Cores {
+			t.Errorf("stage %s: predicted %v (%s), want %v, the core", c.Stage, c.Predicted, c.Bottleneck, w)
+		}
+	}
+	if _, _, err := Against(doctored(), one, Options{ServerCPUs: "2-1"}); err == nil {
+		t.Error("a CPU list 2-1 was taken")
+	}
+}
+
+// Plans: stage 2's one process cannot serve a billion page views a day
+// (it says how many it can), stage 4 can, with more app machines than a
+// day of 10 million needs.
+func TestPlans(t *testing.T) {
+	ss := Stages(doctored())
+	slo := DefaultSLO
+	p := ss[0].Plan(1e9, slo, 16)
+	if p.Unreachable == "" || !strings.Contains(p.Unreachable, "one app process") {
+		t.Errorf("stage 2 for a billion: %+v, want out of reach", p)
+	}
+	if want := 1 / 150e-6 * 0.1 * 86400; !near(p.MaxPagesPerDay, want, 1e-6*want) {
+		t.Errorf("stage 2 at most %v page views a day, want %v", p.MaxPagesPerDay, want)
+	}
+	small, big := ss[2].Plan(1e7, slo, 16), ss[2].Plan(1e9, slo, 16)
+	if small.Unreachable != "" || big.Unreachable != "" {
+		t.Fatalf("stage 4: %q %q", small.Unreachable, big.Unreachable)
+	}
+	// 1e9 a day: 115,741 req/s × 39 µs = 4.5 app cores: one 16-core machine.
+	if big.Machines[TierApp] != 1 || big.RPS < 115000 || big.P > slo.Seconds {
+		t.Errorf("stage 4 for a billion on 16 cores: %+v", big)
+	}
+	tiny := ss[2].Plan(1e9, slo, 1)
+	if tiny.Machines[TierApp] != 5 || tiny.Total < small.Total {
+		t.Errorf("stage 4 for a billion on 1-core machines: %+v, want 5 app machines", tiny)
+	}
+	if p := ss[2].Plan(1e7, SLO{99, 1e-6}, 16); !strings.Contains(p.Unreachable, "below the time the work itself takes") {
+		t.Errorf("a 1 µs goal: %+v", p)
+	}
+}
+
+func TestErlangR(t *testing.T) {
+	// M/M/1: R = D/(1−ρ).
+	if r := erlangR(Station{Demand: 1, Servers: 1}, 0.5); !near(r, 2, 1e-12) {
+		t.Errorf("M/M/1 at ρ=0.5: %v, want 2", r)
+	}
+	// M/M/2 at ρ=0.5 (a = 1): C = 1/3, R = D + C·D/(m(1−ρ)) = 1 + 1/3.
+	if r := erlangR(Station{Demand: 1, Servers: 2}, 1); !near(r, 4.0/3, 1e-12) {
+		t.Errorf("M/M/2 at ρ=0.5: %v, want 4/3", r)
+	}
+	if r := erlangR(Station{Demand: 1, Servers: 2}, 2); !math.IsInf(r, 1) {
+		t.Errorf("saturated: %v, want +Inf", r)
+	}
+}
+
+func TestCPUCount(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "0": 1, "1-3": 3, "0,2-3": 3, " 5 ": 1} {
+		if n, err := CPUCount(in); err != nil || n != want {
+			t.Errorf("CPUCount(%q) = %d, %v; want %d", in, n, err, want)
+		}
+	}
+	for _, bad := range []string{"a", "3-1", "-1", "1,,2"} {
+		if _, err := CPUCount(bad); err == nil {
+			t.Errorf("CPUCount(%q): no error", bad)
+		}
+	}
+}
+
+func TestParseDeployment(t *testing.T) {
+	m, err := ParseDeployment("app=4,db=2")
+	if err != nil || m[TierApp] != 4 || m[TierDB] != 2 {
+		t.Errorf("%v %v", m, err)
+	}
+	for _, bad := range []string{"app", "app=0", "web=1", "app=1.5", "app=2x"} {
+		if _, err := ParseDeployment(bad); err == nil {
+			t.Errorf("ParseDeployment(%q): no error", bad)
+		}
+	}
+}
+
+// A measurement during which other programs took half the machine is
+// predicted on the half they left: the model is not blamed for the noise.
+func TestCheckTakesOffWhatOthersTook(t *testing.T) {
+	quiet, _ := Analyse(doctored(), Options{})
+	noisy := doctored()
+	for i := range noisy.Results {
+		w := noisy.Results[i].Where
+		w.MachineS, w.OutsideCPUS = 20, 10
+	}
+	a, _ := Analyse(noisy, Options{})
+	// Stage 3 is held by the cores: half the cores, half the req/s.
+	if q, n := quiet.Stages[1].Check.Predicted, a.Stages[1].Check.Predicted; !near(n, q/2, 1e-6*q) {
+		t.Errorf("stage 3 on half a machine: %v, want half of %v", n, q)
+	}
+	// The predictions by cores are of a machine of one's own.
+	if q, n := quiet.Stages[1].ByCores[3].RPS, a.Stages[1].ByCores[3].RPS; q != n {
+		t.Errorf("stage 3 on 8 cores: %v with noise, %v without", n, q)
+	}
+}
+
+func TestAFaultedResultIsNotModelled(t *testing.T) {
+	run := doctored()
+	run.Results[0].Fault = &record.FaultReport{Kind: "kill-instance"}
+	if ss := Stages(run); len(ss) != 2 || ss[0].Key != "2" || ss[1].Key != "3" {
+		t.Errorf("stages %v: want 2 and 3, stage 4 had a fault", ss)
+	}
+}
+
+// Each point of a sweep is predicted on the machine as it was during that
+// point, not during the main measurement.
+func TestSweepPointsHaveTheirOwnNoise(t *testing.T) {
+	run := doctored()
+	for _, lost := range []float64{0, 10} {
+		run.Results = append(run.Results, record.Result{Stage: "3", Tool: "scalelab load", Sweep: true, Connections: 64 + int(lost), RPS: 5000,
+			Where: &record.Where{CPUUsPerRequest: map[string]float64{"app": 1}, MachineS: 20, OutsideCPUS: lost}})
+	}
+	a, _ := Analyse(run, Options{})
+	pts := a.Stages[1].SweepChecks
+	if len(pts) != 2 || !near(pts[1].Predicted, pts[0].Predicted/2, 1e-3*pts[0].Predicted) {
+		t.Errorf("sweep checks %+v: want the second, with half the machine taken, at half the first", pts)
+	}
+}
