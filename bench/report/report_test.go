@@ -142,8 +142,10 @@ func writeFixture(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 10 {
-		t.Errorf("wrote %d files, want 10 (4 charts x 2 formats, report.html, report.md): %v", len(files), files)
+	// 4 charts x 2 formats, report.html, report.md, and the exports:
+	// summary.csv, bench.txt and an .hgrm per result (the fixture's 8).
+	if len(files) != 20 {
+		t.Errorf("wrote %d files, want 20 (4 charts x 2 formats, report.html, report.md, summary.csv, bench.txt, 8 .hgrm): %v", len(files), files)
 	}
 	return dir
 }
