@@ -565,3 +565,21 @@ func TestFaultReport(t *testing.T) {
 		}
 	}
 }
+
+// A run whose thresholds were breached says which among the report's
+// warnings; one whose thresholds all passed adds none.
+func TestReportSaysBreachedThresholds(t *testing.T) {
+	run := runWith(100)
+	run.Thresholds = []record.ThresholdCheck{
+		{Expr: "p99<10ms", Stage: "2", Tool: report.BuiltinTool, Value: 20, Unit: "ms"},
+		{Expr: "rps>10", Stage: "2", Tool: report.BuiltinTool, Value: 100, Unit: "req/s", Pass: true},
+	}
+	md := string(report.Markdown(run, nil))
+	if !strings.Contains(md, "1 of 2 threshold checks breached") || !strings.Contains(md, "threshold p99<10ms: stage 2 (scalelab load) 20 ms: BREACHED") {
+		t.Errorf("report.md does not name the breached threshold:\n%s", md)
+	}
+	run.Thresholds = run.Thresholds[1:]
+	if md := string(report.Markdown(run, nil)); strings.Contains(md, "threshold") {
+		t.Errorf("report.md warns of thresholds that passed:\n%s", md)
+	}
+}
