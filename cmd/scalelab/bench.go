@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/scalelab/scalelab/bench"
 	"github.com/scalelab/scalelab/bench/driver"
@@ -247,6 +248,14 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 		return err
 	}
 	dopts.Exe, dopts.Stdout = exe, out
+	// Where the run is, at every moment: a line redrawn in place on a
+	// terminal, plain lines in a log.
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		dopts.Progress = driver.NewTerminalProgress(f)
+		dopts.Stdout = dopts.Progress.Writer(out)
+	} else {
+		dopts.Progress = driver.NewPlainProgress(out, nil)
+	}
 	dopts.Users, dopts.Seed = ds.Users, ds.Seed
 	dopts.DatabaseURL, dopts.MemcachedServers = svc.DatabaseURL, svc.MemcachedServers
 	dir, run, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
