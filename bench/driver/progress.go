@@ -114,7 +114,9 @@ func (pw progressWriter) Write(b []byte) (int, error) {
 	defer pw.p.mu.Unlock()
 	pw.p.bar.Clear()
 	n, err := pw.w.Write(b)
-	pw.p.bar.RenderBlank()
+	if pw.p.stage != "" && pw.p.done < pw.p.total { // nothing to show before the first stage and after the last
+		pw.p.bar.RenderBlank()
+	}
 	return n, err
 }
 
