@@ -208,3 +208,49 @@ func equal(a, b []float64) bool {
 	}
 	return true
 }
+
+// bench.txt reads back into a run that compares: the same results, their
+// repeats' req/s and medians, the machine and the commit.
+func TestReadBenchFmtRoundTrip(t *testing.T) {
+	run := &record.Run{Commit: "abc123", Machine: record.Machine{CPUModel: "Test CPU", Cores: 4},
+		Results: []record.Result{stageResult("1", 100, 110, 90), stageResult("4", 1000, 1200),
+			{Stage: "0", Page: "static", Name: "baseline", Tool: "wrk", RPS: 900, RPSRuns: []float64{900}, DurationS: 1, P50Ms: 1.5, P99Ms: 2}}}
+	run.Results[1].NoIndex = true
+	path := filepath.Join(t.TempDir(), "bench.txt")
+	if err := os.WriteFile(path, run.BenchFmt(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := record.ReadBenchFmt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Commit != "abc123" || got.Machine.CPUModel != "Test CPU" || got.Machine.Cores != 4 || len(got.Results) != 3 {
+		t.Fatalf("read back: commit %q, machine %+v, %d results", got.Commit, got.Machine, len(got.Results))
+	}
+	for i, want := range run.Results {
+		x := got.Results[i]
+		if x.Key() != want.Key() || x.Page != want.Page || x.Tool != want.Tool || !equal(x.RPSRuns, want.RPSRuns) || x.Name != stageName(want) {
+			t.Errorf("result %d: %s %s %s %v %q, want %s %s %s %v", i, x.Key(), x.Page, x.Tool, x.RPSRuns, x.Name, want.Key(), want.Page, want.Tool, want.RPSRuns)
+		}
+	}
+	if x := got.Results[0]; x.RPS != 100 || x.P99Ms < 10 || x.P99Ms > 10.01 || x.Requests != 300 {
+		t.Errorf("stage 1: req/s %v, p99 %v ms, %d requests; want 100, 10, 300", x.RPS, x.P99Ms, x.Requests)
+	}
+	old := filepath.Join(t.TempDir(), "bench.txt")
+	os.WriteFile(old, []byte("cpu: x\nBenchmarkStage2_appserver_scalelabload-2\t100\t1000 ns/op\n"), 0o644)
+	if _, err := record.ReadBenchFmt(old); err == nil || !strings.Contains(err.Error(), "scalelab plot") {
+		t.Errorf("an older bench.txt: %v, want an error saying how to rewrite it", err)
+	}
+}
+
+func stageName(x record.Result) string {
+	switch {
+	case x.NoIndex:
+		return "cached, no index"
+	case x.Stage == "0":
+		return "baseline"
+	case x.Stage == "1":
+		return "CGI"
+	}
+	return "cached"
+}

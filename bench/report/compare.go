@@ -227,7 +227,7 @@ func CompareChart(a, b *record.Run, nameA, nameB string, cs []Comparison) Chart 
 // settings and commit (short enough for one line).
 func compareCaption(label, name string, run, other *record.Run) string {
 	parts := []string{label + ": " + name}
-	if machineName(run) != machineName(other) {
+	if differentMachines(run.Machine, other.Machine) {
 		parts = append(parts, machineName(run))
 	}
 	parts = append(parts, settingsLine(run))
@@ -258,16 +258,25 @@ func CompareNotes(a, b *record.Run, nameA, nameB string) []string {
 			notes = append(notes, fmt.Sprintf("%s (%s) is a fault run (%s): its req/s include the fault, so a difference from a run without one is the fault's", side.label, side.name, strings.Join(faults, ", ")))
 		}
 	}
-	if machineName(a) != machineName(b) {
+	if differentMachines(a.Machine, b.Machine) {
 		notes = append(notes, fmt.Sprintf("A and B ran on different machines (A: %s; B: %s): a difference is the machine's as much as the code's", machineName(a), machineName(b)))
 	}
-	if sa, sb := settingsLine(a), settingsLine(b); sa != sb {
+	if sa, sb := settingsLine(a), settingsLine(b); sa != sb && a.Settings.DurationS > 0 && b.Settings.DurationS > 0 {
 		notes = append(notes, fmt.Sprintf("A and B were measured with different settings (A: %s; B: %s)", sa, sb))
 	}
 	if ca, cb := shortCommit(a.Commit), shortCommit(b.Commit); a.Commit != "" && b.Commit != "" && ca != cb {
 		notes = append(notes, fmt.Sprintf("commits: A %s, B %s", ca, cb))
 	}
 	return notes
+}
+
+// differentMachines says whether two runs were taken on different
+// machines, by what both records know (a bench.txt knows the processor
+// and its cores only).
+func differentMachines(a, b record.Machine) bool {
+	differ := func(x, y string) bool { return x != "" && y != "" && x != y }
+	return differ(a.Hostname, b.Hostname) || differ(a.CPUModel, b.CPUModel) || (a.Cores > 0 && b.Cores > 0 && a.Cores != b.Cores) ||
+		(a.MemoryMB > 0 && b.MemoryMB > 0 && a.MemoryMB != b.MemoryMB)
 }
 
 // machineName names the machine a run was taken on: host, processor,
@@ -293,11 +302,28 @@ func Regressions(cs []Comparison, share float64) []Comparison {
 	return out
 }
 
-// RunName is how a run is named in a comparison: its folder's name.
+// BenchFile is the name of a run's bench.txt inside its folder.
+const BenchFile = "bench.txt"
+
+// LoadForCompare reads one side of a comparison: a run folder or its
+// run.json (see Load), or a bench.txt (record.ReadBenchFmt), which is all
+// a baseline kept by a CI job needs to hold.
+func LoadForCompare(path string) (*record.Run, error) {
+	if strings.HasSuffix(path, ".txt") {
+		return record.ReadBenchFmt(path)
+	}
+	return Load(path)
+}
+
+// RunName is how a run is named in a comparison: its folder's name
+// ("… (bench.txt)" when given as its bench.txt).
 func RunName(path string) string {
 	path = filepath.Clean(path)
-	if filepath.Base(path) == RunFile {
+	switch filepath.Base(path) {
+	case RunFile:
 		path = filepath.Dir(path)
+	case BenchFile:
+		return filepath.Base(filepath.Dir(path)) + " (" + BenchFile + ")"
 	}
 	return filepath.Base(path)
 }

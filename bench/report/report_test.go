@@ -359,6 +359,7 @@ func TestCompareSaysWhatItCannotTell(t *testing.T) {
 	a.Machine = record.Machine{Hostname: "vm", CPUModel: "Xeon", Cores: 2, MemoryMB: 24 << 10}
 	b.Machine = record.Machine{Hostname: "laptop", CPUModel: "Ryzen", Cores: 8, MemoryMB: 32 << 10}
 	b.Results[0].Fault = &record.FaultReport{Kind: "kill-instance", AtS: 10}
+	a.Settings.DurationS, b.Settings.DurationS = 10, 10
 	b.Settings.Connections = 64
 	var out bytes.Buffer
 	if err := report.WriteComparison(&out, "a", "b", report.Compare(a, b)); err != nil {

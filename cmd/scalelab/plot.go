@@ -92,7 +92,8 @@ func newCompareCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "compare RUN_A RUN_B",
 		Short: "Compare two runs stage by stage: req/s, ratio, and whether it is beyond noise",
-		Long: `Compare two runs (two machines, two versions, two settings) stage by stage:
+		Long: `Compare two runs (two machines, two versions, two settings) stage by stage,
+each given as its folder or as its bench.txt (a baseline kept by CI):
 both medians, the ratio B/A, and whether the difference is beyond the noise
 of the repeats. With enough repeats (4 and 4, or 3 and 5) that is benchstat's
 Mann-Whitney U test at p < 0.05; with fewer, whether the ranges of the
@@ -107,7 +108,7 @@ stage of B is slower than in A by more than 5% beyond the noise (or, with a
 single repeat, by the ratio alone), after the table is printed.`,
 		Example: `  scalelab compare results/20261128T161101Z-vm results/20261130T090000Z-laptop
   scalelab compare old/ new/ --out /tmp/cmp
-  scalelab compare baseline/ results/<run> --fail-on-regression 5%`,
+  scalelab compare baseline/bench.txt results/<run> --fail-on-regression 5%`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usagef("compare takes two run folders: RUN_A RUN_B")
@@ -120,11 +121,11 @@ single repeat, by the ratio alone), after the table is printed.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := report.Load(args[0])
+			a, err := report.LoadForCompare(args[0])
 			if err != nil {
 				return err
 			}
-			b, err := report.Load(args[1])
+			b, err := report.LoadForCompare(args[1])
 			if err != nil {
 				return err
 			}
