@@ -121,7 +121,7 @@ func (pw progressWriter) Write(b []byte) (int, error) {
 }
 
 // Plan starts the run: stages measured in rounds, each measurement of
-// repeats loads of duration after a warm-up.
+// repeats loads of duration after a warm-up of at most warmup.
 func (p *Progress) Plan(stages, rounds, repeats int, warmup, duration time.Duration) {
 	if p == nil {
 		return
@@ -129,7 +129,7 @@ func (p *Progress) Plan(stages, rounds, repeats int, warmup, duration time.Durat
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.total, p.n, p.rounds, p.repeats = stages*rounds, stages, rounds, repeats
-	p.planned = max(time.Second, warmup/2) + warmup + time.Duration(repeats)*duration + startOverhead
+	p.planned = openDuration + warmup + time.Duration(repeats)*duration + startOverhead
 	p.started = p.clock()
 	p.lastDone = p.started
 	if p.bar != nil {
