@@ -30,7 +30,11 @@ Drawing a run again gives the same files.
 
 Given a record of scalelab load --out instead, plot draws its latency by
 percentile and its timeline beside it: NAME-latency.png and
-NAME-timeline.png (and .svg).`,
+NAME-timeline.png (and .svg), and writes its latency distribution as
+NAME.hgrm for HdrHistogram's plotter.
+
+A run's plot also writes its exports again from run.json: summary.csv,
+bench.txt (for benchstat) and a latency-<stage>-<tool>.hgrm per result.`,
 		Example: `  scalelab plot results/20261128T161101Z-vm
   xdg-open results/20261128T161101Z-vm/report.html`,
 		Args: func(cmd *cobra.Command, args []string) error {
