@@ -53,7 +53,8 @@ type ThresholdCheck struct {
 	Page  string `json:"page,omitempty"`
 	Tool  string `json:"tool,omitempty"`
 	// Value is what was measured, in Unit: "ms" (a latency), "req/s",
-	// "%" (errors as a share of requests) or "" (errors counted).
+	// "%" (errors in percent of the requests sent: 0.3 is 0.3%) or ""
+	// (errors counted).
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`
 	Pass  bool    `json:"pass"`
