@@ -59,6 +59,10 @@ type LoadOptions struct {
 
 	// Out, when set, is the file the JSON record is written to.
 	Out string
+	// Thresholds are checked once the load is over: the record keeps the
+	// checks, the summary lists them, and Load returns an error naming
+	// the breached ones after the record is written.
+	Thresholds []Threshold
 	// Progress shows a live progress line on Stderr (for terminals).
 	Progress bool
 	// OnProgress, when set, is called about once a second during the run
@@ -108,6 +112,9 @@ func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, t := range opts.Thresholds {
+		rec.Thresholds = append(rec.Thresholds, t.Check(MeasuredOfRecord(rec)))
+	}
 	if opts.Out != "" {
 		if err := rec.WriteFile(opts.Out); err != nil {
 			return rec, fmt.Errorf("bench: %w", err)
@@ -129,7 +136,10 @@ func Load(ctx context.Context, opts LoadOptions) (*record.Record, error) {
 	if err := record.WriteSummary(stdout, rec); err != nil {
 		return rec, fmt.Errorf("bench: summary: %w", err)
 	}
-	return rec, nil
+	for _, c := range rec.Thresholds {
+		fmt.Fprintf(stdout, "threshold %s\n", c)
+	}
+	return rec, ThresholdError(rec.Thresholds)
 }
 
 // Usagef returns an error in the caller's options: its text is the

@@ -32,16 +32,19 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 	if proxy != nil {
 		defer proxy.Close()
 	}
+	o.Progress.Phase(PhaseStart)
 	run, err := startServe(ctx, o, st.serveArgs(), filepath.Join(dir, "stage-"+st.Key()+".log"), env...)
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", st.Key(), err)
 	}
 	defer run.stop()
+	defer o.Progress.Phase(PhaseStop) // before run.stop: defers run last first
 	run.proxy = proxy
 	run.timeout = max(10*time.Second, st.QueryTimeout()+5*time.Second)
 
 	verdict := "skipped"
 	if !o.SkipVerify {
+		o.Progress.Phase(PhaseVerify)
 		if err := verifyStage(ctx, o, st, run.urls, ds); err != nil {
 			return []Result{{Stage: st.ID, NoIndex: st.NoIndex, Name: st.Title(), Tool: "scalelab load", Verification: err.Error(), TalkRPS: st.Talk()}},
 				fmt.Errorf("stage %s: %w: %v", st.Key(), ErrVerification, err)
@@ -80,6 +83,7 @@ var baselinePages = []string{"static", "dynamic", "query"}
 func measureBaselines(ctx context.Context, o Options, st Stage, run *served, ds Dataset, verdict string) ([]Result, error) {
 	var results []Result
 	for i, page := range baselinePages {
+		o.Progress.Page(page)
 		m := &measurer{o: o, st: st, run: run, targets: []string{run.urls[i]}, ds: ds}
 		r, err := m.measure(ctx)
 		if err != nil {

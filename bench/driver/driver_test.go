@@ -84,7 +84,7 @@ func TestRunRecordRoundTrip(t *testing.T) {
 		t.Errorf("round trip: %+v", got)
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "summary.csv"))
-	if !strings.Contains(string(csv), "2,app server,,scalelab load,0,0,1,0,0,1000,0,0,0,0,0,0,0,0,10,139,6.04,passed") {
+	if !strings.Contains(string(csv), "2,app server,,scalelab load,,,1,1,0,0,1000,,0,0,0,0,0,,,10,139,6.04,passed") {
 		t.Errorf("summary.csv:\n%s", csv)
 	}
 	bench, _ := os.ReadFile(filepath.Join(dir, "bench.txt"))

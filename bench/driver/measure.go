@@ -66,6 +66,15 @@ func (m *measurer) load(ctx context.Context, spec loadSpec) (*record.Record, err
 		m.sessions = &workload.Sessions{}
 	}
 	lo.Photos.Sessions = m.sessions
+	if p := m.o.Progress; p != nil { // the live req/s, besides the warm-up's watch
+		watch := lo.OnProgress
+		lo.OnProgress = func(pr loadgen.Progress) {
+			p.Live(pr)
+			if watch != nil {
+				watch(pr)
+			}
+		}
+	}
 	if spec.Writes != nil {
 		// A tag no other run's comments carry: the check finds this
 		// measurement's comments and only them.
@@ -82,12 +91,14 @@ func (m *measurer) load(ctx context.Context, spec loadSpec) (*record.Record, err
 // it is steady (see steady.go); only the warm-up is recorded, in res.
 func (m *measurer) warm(ctx context.Context, res *Result) error {
 	open := loadSpec{Duration: openDuration, Connections: primeConnections}
+	m.o.Progress.Phase(PhasePrime)
 	if _, err := m.load(ctx, open); err != nil {
 		return fmt.Errorf("prime stage %s: %w", m.st.Key(), err)
 	}
 	if m.o.Warmup <= 0 {
 		return nil
 	}
+	m.o.Progress.Phase(PhaseWarmUp)
 	w, err := m.warmUp(ctx)
 	if err != nil {
 		return err
@@ -109,6 +120,7 @@ func (m *measurer) measure(ctx context.Context) (Result, error) {
 	}
 	where := &whereSum{}
 	for k := 1; k <= o.Repeat; k++ {
+		o.Progress.Measure(k)
 		if err := m.once(ctx, &res, where); err != nil {
 			return res, err
 		}

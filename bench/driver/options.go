@@ -55,6 +55,9 @@ type Options struct {
 	// Fault, if set, is injected during the stage's measurement (one
 	// measurement, no sweep or capacity search), and its effect recorded.
 	Fault *Fault
+	// Progress, if set, is told where the run is at every phase change
+	// (a terminal's live line, or plain lines in a log); nil says nothing.
+	Progress *Progress
 }
 
 // Validate checks the options and normalises them (Rate > 0 sets

@@ -31,14 +31,17 @@ func benchRounds(ctx context.Context, o Options, plan []Stage, ds Dataset, rec *
 	var failed []error
 	done := map[string]bool{} // stages whose round 1 succeeded
 	for round := 1; round <= o.Repeat; round++ {
-		for _, st := range plan {
+		for k, st := range plan {
 			if ctx.Err() != nil {
 				return failed, nil // the record keeps what was measured
 			}
 			if round > 1 && !done[st.Key()] {
+				o.Progress.StageDone() // skipped: its round 1 failed
 				continue
 			}
+			o.Progress.Stage(k+1, st.Key(), round)
 			err := benchRound(ctx, roundOptions(o, round), st, ds, rec, round)
+			o.Progress.StageDone()
 			if err == nil && round == 1 {
 				done[st.Key()] = true
 			}

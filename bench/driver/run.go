@@ -45,10 +45,13 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 	}
 	announceRun(ctx, o, rec.dir, ds, interleaved(o, plan))
 	bench := benchPlan
+	rounds, repeats := 1, o.Repeat
 	if interleaved(o, plan) {
-		bench = benchRounds
+		bench, rounds, repeats = benchRounds, o.Repeat, 1
 	}
+	o.Progress.Plan(len(plan), rounds, repeats, o.Warmup, o.Duration)
 	failed, err := bench(ctx, o, plan, ds, rec)
+	o.Progress.Finish()
 	if err != nil {
 		return rec.dir, rec.run, err
 	}
@@ -139,11 +142,13 @@ func announceRun(ctx context.Context, o Options, dir string, ds Dataset, rounds 
 func benchPlan(ctx context.Context, o Options, plan []Stage, ds Dataset, rec *runRecord) ([]error, error) {
 	printHeader(o)
 	var failed []error
-	for _, st := range plan {
+	for k, st := range plan {
 		if ctx.Err() != nil {
 			break
 		}
+		o.Progress.Stage(k+1, st.Key(), 1)
 		results, err := BenchStage(ctx, o, st, rec.dir, ds)
+		o.Progress.StageDone()
 		rec.run.Results = append(rec.run.Results, results...)
 		for _, r := range results {
 			printResult(o, rec.run, r)

@@ -104,6 +104,9 @@ type Record struct {
 	// such as a merge of runs that did not overlap in time; Warnings
 	// includes them.
 	Notes []string `json:"notes,omitempty"`
+	// Thresholds are the load's pass/fail criteria (--threshold) and
+	// whether they passed.
+	Thresholds []ThresholdCheck `json:"thresholds,omitempty"`
 }
 
 // Settings are the options the run was made with.

@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -34,6 +35,73 @@ type Run struct {
 	Commit   string      `json:"commit"`
 	Settings RunSettings `json:"settings"`
 	Results  []Result    `json:"results"`
+	// Thresholds are the run's pass/fail criteria (--threshold), each
+	// checked against every result it applies to.
+	Thresholds []ThresholdCheck `json:"thresholds,omitempty"`
+}
+
+// ThresholdCheck is one pass/fail criterion (--threshold, as k6 has them)
+// checked against one result or load: what was asked, what was measured,
+// and whether it passed. A breached one makes the command exit 1 after the
+// record is written.
+type ThresholdCheck struct {
+	// Expr is the criterion as given: "p99<100ms", "stage=4:rps>10000".
+	Expr string `json:"expr"`
+	// Stage, Page and Tool say which result it was checked against (empty
+	// for a load record).
+	Stage string `json:"stage,omitempty"`
+	Page  string `json:"page,omitempty"`
+	Tool  string `json:"tool,omitempty"`
+	// Value is what was measured, in Unit: "ms" (a latency), "req/s",
+	// "%" (errors in percent of the requests sent: 0.3 is 0.3%) or ""
+	// (errors counted).
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	Pass  bool    `json:"pass"`
+	// Note says why a check failed without a value ("not measured").
+	Note string `json:"note,omitempty"`
+}
+
+// String is the check on one line: "p99<100ms: stage 2 (scalelab load)
+// 28.8 ms: pass".
+func (c ThresholdCheck) String() string {
+	who := ""
+	if c.Stage != "" {
+		who = " stage " + c.Stage
+		if c.Page != "" {
+			who += " " + c.Page
+		}
+		if c.Tool != "" {
+			who += " (" + c.Tool + ")"
+		}
+	}
+	got := c.Note
+	if got == "" {
+		got = strconv.FormatFloat(c.Value, 'f', -1, 64)
+		switch c.Unit {
+		case "":
+		case "%":
+			got += "%"
+		default:
+			got += " " + c.Unit
+		}
+	}
+	verdict := "pass"
+	if !c.Pass {
+		verdict = "BREACHED"
+	}
+	return fmt.Sprintf("%s:%s %s: %s", c.Expr, who, got, verdict)
+}
+
+// Breached are the checks that did not pass.
+func Breached(checks []ThresholdCheck) []ThresholdCheck {
+	var out []ThresholdCheck
+	for _, c := range checks {
+		if !c.Pass {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // RunSettings are the run's options, as recorded.

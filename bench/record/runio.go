@@ -2,14 +2,10 @@ package record
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
 
 	"github.com/scalelab/scalelab/stages"
 )
@@ -121,8 +117,9 @@ func upgradeRun(b []byte) ([]byte, error) {
 	return json.Marshal(run)
 }
 
-// Write saves run.json, summary.csv and bench.txt into dir, each
-// atomically: a reader (or a crash) never sees half a file.
+// Write saves run.json and the exports drawn from it (summary.csv,
+// bench.txt, the .hgrm files: see WriteExports) into dir, each atomically:
+// a reader (or a crash) never sees half a file.
 func (r *Run) Write(dir string) error {
 	b, err := json.MarshalIndent(r, "", " ")
 	if err != nil {
@@ -131,10 +128,8 @@ func (r *Run) Write(dir string) error {
 	if err := writeAtomic(filepath.Join(dir, "run.json"), b); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "summary.csv"), r.CSV()); err != nil {
-		return err
-	}
-	return writeAtomic(filepath.Join(dir, "bench.txt"), r.BenchFmt())
+	_, err = r.WriteExports(dir)
+	return err
 }
 
 func writeAtomic(path string, b []byte) error {
@@ -167,54 +162,4 @@ func (r *Run) Stage1(tool string) *Result {
 		}
 	}
 	return nil
-}
-
-// CSV is summary.csv: one row per result.
-func (r *Run) CSV() []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write([]string{"stage", "name", "page", "tool", "connections", "rate", "duration_s", "requests", "errors", "requests_per_s", "page_views_per_s",
-		"p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "client_cpu_s", "server_cpu_s", "speedup_over_stage1", "talk_requests_per_s", "talk_speedup", "verification"})
-	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-	for _, x := range r.Results {
-		speed, talk := "", ""
-		if base := r.Stage1RPS(x.Tool); base > 0 && x.RPS > 0 {
-			speed = f(round(x.RPS / base))
-		}
-		if x.TalkRPS > 0 {
-			talk = f(round(x.TalkRPS / stages.Base().Talk))
-		}
-		w.Write([]string{x.Key(), x.Name, x.Page, x.Tool, strconv.Itoa(x.Connections), f(x.Rate), f(x.DurationS), strconv.FormatInt(x.Requests, 10),
-			strconv.FormatInt(x.Errors, 10), f(round(x.RPS)), f(round(x.PageViews)), f(x.P50Ms), f(x.P90Ms), f(x.P99Ms), f(x.P999Ms), f(x.MaxMs),
-			f(round(x.ClientCPUS)), f(round(x.ServerCPUS)), speed, f(x.TalkRPS), talk, x.Verification})
-	}
-	w.Flush()
-	return buf.Bytes()
-}
-
-func round(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
-
-// BenchFmt is bench.txt: Go benchmark lines, one per result and repeat, so
-// that "benchstat old/bench.txt new/bench.txt" compares two runs.
-func (r *Run) BenchFmt() []byte {
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "goos: %s\ngoarch: %s\ncpu: %s\npkg: scalelab/lab\n", runtime.GOOS, runtime.GOARCH, r.Machine.CPUModel)
-	for _, x := range r.Results {
-		name := "Stage" + strings.ReplaceAll(x.Key(), "-", "_") + "_" + strings.ReplaceAll(strings.ReplaceAll(x.Name, " ", ""), ",", "_")
-		if x.Page != "" {
-			name += "_" + x.Page
-		}
-		name += "_" + strings.ReplaceAll(x.Tool, " ", "")
-		if x.Sweep {
-			name += fmt.Sprintf("_c%d", x.Connections)
-		}
-		for _, rps := range x.RPSRuns {
-			if rps <= 0 {
-				continue
-			}
-			n := int64(rps * x.DurationS)
-			fmt.Fprintf(&buf, "Benchmark%s-%d\t%d\t%.0f ns/op\t%.2f req/s\t%.3f p99-ms\n", name, r.Machine.Cores, max(n, 1), 1e9/rps, rps, x.P99Ms)
-		}
-	}
-	return buf.Bytes()
 }

@@ -56,7 +56,8 @@ func unknownRecord(path string) error {
 
 // WriteLoad draws a load generator's record (scalelab load --out) beside
 // it: its latency by percentile and its timeline, as NAME-latency.png and
-// NAME-timeline.png (and .svg), NAME being the record's file name without
+// NAME-timeline.png (and .svg), and its latency distribution as NAME.hgrm
+// (HdrHistogram's format), NAME being the record's file name without
 // .json. It returns the paths written.
 func WriteLoad(path string) ([]string, error) {
 	rec, err := record.ReadFile(path)
@@ -93,7 +94,13 @@ func WriteLoad(path string) ([]string, error) {
 			return written, err
 		}
 	}
-	return written, nil
+	// Its latency distribution for HdrHistogram's plotter, as a run's
+	// results have theirs.
+	hgrm := filepath.Join(dir, base+".hgrm")
+	if err := writeFile(hgrm, rec.Results.Latency.Hist.HGRM()); err != nil {
+		return written, err
+	}
+	return append(written, hgrm), nil
 }
 
 // loadCaption says where, when and how a load was made.

@@ -36,12 +36,13 @@ func TestIdentifyAndPlotALoadRecord(t *testing.T) {
 		t.Errorf("Identify of text: %v", err)
 	}
 
-	// plot of a load record: its latency and timeline charts beside it.
+	// plot of a load record: its latency and timeline charts and its
+	// latency distribution (.hgrm) beside it.
 	files, err := report.Write(loadRec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"load-latency.png", "load-latency.svg", "load-timeline.png", "load-timeline.svg"}
+	want := []string{"load-latency.png", "load-latency.svg", "load-timeline.png", "load-timeline.svg", "load.hgrm"}
 	if len(files) != len(want) {
 		t.Fatalf("wrote %v, want %v", files, want)
 	}

@@ -47,7 +47,9 @@ func Load(path string) (*record.Run, error) {
 }
 
 // Write draws the run recorded in dir into dir: each chart as NAME.png
-// and NAME.svg, report.html and report.md. It returns the paths written.
+// and NAME.svg, report.html and report.md, and writes the record's
+// exports again (summary.csv, bench.txt, the .hgrm files: see
+// record.Run.WriteExports). It returns the paths written.
 //
 // Given the file of a load record (scalelab load --out) instead, it draws
 // that record's charts beside it (see WriteLoad).
@@ -81,6 +83,11 @@ func WriteRun(run *record.Run, dir string) ([]string, error) {
 		images[c.Name] = png
 	}
 	html, err := HTML(run, charts, images)
+	if err != nil {
+		return written, err
+	}
+	exports, err := run.WriteExports(dir)
+	written = append(written, exports...)
 	if err != nil {
 		return written, err
 	}

@@ -143,8 +143,10 @@ func writeFixture(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 10 {
-		t.Errorf("wrote %d files, want 10 (4 charts x 2 formats, report.html, report.md): %v", len(files), files)
+	// 4 charts x 2 formats, report.html, report.md, and the exports:
+	// summary.csv, bench.txt and an .hgrm per result (the fixture's 8).
+	if len(files) != 20 {
+		t.Errorf("wrote %d files, want 20 (4 charts x 2 formats, report.html, report.md, summary.csv, bench.txt, 8 .hgrm): %v", len(files), files)
 	}
 	return dir
 }
@@ -344,6 +346,58 @@ func TestCompareJudgesNoise(t *testing.T) {
 		c := cs[0]
 		if c.Beyond != tc.beyond || c.Method != tc.method {
 			t.Errorf("%s: beyond=%v (%s), want %v (%s)", tc.name, c.Beyond, c.Method, tc.beyond, tc.method)
+		}
+		if c.Unknown != (tc.name == "one") {
+			t.Errorf("%s: unknown=%v: only a single repeat leaves the noise unknown", tc.name, c.Unknown)
+		}
+	}
+}
+
+// One repeat says it cannot tell, never "within noise"; a fault run, a
+// different machine and different settings are said under the table.
+func TestCompareSaysWhatItCannotTell(t *testing.T) {
+	a, b := runWith(100), runWith(200)
+	a.Machine = record.Machine{Hostname: "vm", CPUModel: "Xeon", Cores: 2, MemoryMB: 24 << 10}
+	b.Machine = record.Machine{Hostname: "laptop", CPUModel: "Ryzen", Cores: 8, MemoryMB: 32 << 10}
+	b.Results[0].Fault = &record.FaultReport{Kind: "kill-instance", AtS: 10}
+	a.Settings.DurationS, b.Settings.DurationS = 10, 10
+	b.Settings.Connections = 64
+	var out bytes.Buffer
+	if err := report.WriteComparison(&out, "a", "b", report.Compare(a, b)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "within noise") || !strings.Contains(out.String(), "cannot tell") {
+		t.Errorf("one repeat each:\n%s", out.String())
+	}
+	notes := strings.Join(report.CompareNotes(a, b, "a", "b"), "\n")
+	for _, want := range []string{"B (b) is a fault run (kill-instance on stage 2 at 10 s)", "different machines (A: vm, Xeon, 2 cores, 24 GB; B: laptop, Ryzen, 8 cores, 32 GB)", "different settings"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if n := report.CompareNotes(a, a, "a", "a"); len(n) != 0 {
+		t.Errorf("a run against itself: notes %q, want none", n)
+	}
+}
+
+// The gate fails on a stage slower by more than its share beyond the
+// noise, or, with one repeat, by the ratio alone; never on noise or on a
+// smaller drop.
+func TestRegressions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b *record.Run
+		want int
+	}{
+		{"10% slower, five apart", runWith(100, 101, 102, 103, 104), runWith(90, 91, 92, 93, 94), 1},
+		{"3% slower, five apart", runWith(100, 101, 102, 103, 104), runWith(97, 98, 99, 100, 101), 0},
+		{"faster", runWith(100, 101, 102, 103, 104), runWith(110, 111, 112, 113, 114), 0},
+		{"10% slower within noise", runWith(80, 120, 100, 90, 110), runWith(70, 110, 90, 80, 100), 0},
+		{"one repeat, 10% slower", runWith(100), runWith(90), 1},
+		{"one repeat, 4% slower", runWith(100), runWith(96), 0},
+	} {
+		if got := report.Regressions(report.Compare(tc.a, tc.b), 0.05); len(got) != tc.want {
+			t.Errorf("%s: %d regressions, want %d", tc.name, len(got), tc.want)
 		}
 	}
 }
@@ -549,5 +603,23 @@ func TestCapacityModelInTheReport(t *testing.T) {
 	}
 	if !strings.Contains(string(html), "<h2>The capacity model</h2>") || !strings.Contains(string(html), "MVA against the measured sweep") {
 		t.Errorf("report.html lacks the capacity model")
+	}
+}
+
+// A run whose thresholds were breached says which among the report's
+// warnings; one whose thresholds all passed adds none.
+func TestReportSaysBreachedThresholds(t *testing.T) {
+	run := runWith(100)
+	run.Thresholds = []record.ThresholdCheck{
+		{Expr: "p99<10ms", Stage: "2", Tool: report.BuiltinTool, Value: 20, Unit: "ms"},
+		{Expr: "rps>10", Stage: "2", Tool: report.BuiltinTool, Value: 100, Unit: "req/s", Pass: true},
+	}
+	md := string(report.Markdown(run, nil))
+	if !strings.Contains(md, "1 of 2 threshold checks breached") || !strings.Contains(md, "threshold p99<10ms: stage 2 (scalelab load) 20 ms: BREACHED") {
+		t.Errorf("report.md does not name the breached threshold:\n%s", md)
+	}
+	run.Thresholds = run.Thresholds[1:]
+	if md := string(report.Markdown(run, nil)); strings.Contains(md, "threshold") {
+		t.Errorf("report.md warns of thresholds that passed:\n%s", md)
 	}
 }

@@ -302,7 +302,7 @@ func warnings(x *record.Result) []string {
 
 // runWarnings are warnings about the run as a whole.
 func runWarnings(run *record.Run) []string {
-	var out []string
+	out := thresholdWarnings(run)
 	if !run.Complete {
 		out = append(out, "the run is incomplete (interrupted, or a stage failed): only the stages listed were measured")
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/scalelab/scalelab/bench"
 	"github.com/scalelab/scalelab/bench/driver"
@@ -30,6 +31,9 @@ type benchOptions struct {
 	SLO          string
 	// Fault is injected during the measurement (bench only).
 	Fault driver.Fault
+	// Thresholds are --threshold as given, and parsed by validate.
+	Thresholds []string
+	thresholds []bench.Threshold
 }
 
 func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
@@ -46,6 +50,7 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
 	f.StringVar(&d.Results, "out", "results", "folder under which the run's folder <UTC time>-<host> is made")
 	f.StringVar(&o.SLO, "slo", "p99=100ms", "latency goal of the capacity search: pNN=DURATION")
 	f.DurationVar(&d.CapacityStep, "capacity-step", 3*time.Second, "length of each trial of the capacity search")
+	f.StringArrayVar(&o.Thresholds, "threshold", nil, "pass/fail criterion, e.g. 'p99<100ms', 'errors<0.1%', 'stage=4:rps>10000' (repeatable): exit 1 when one is breached, after the record is written")
 	f.IntSliceVar(&d.Sweep, "sweep", nil, "also measure each stage at these connection counts (e.g. 1,4,16,64,256): throughput against concurrency")
 }
 
@@ -61,6 +66,9 @@ func (o *benchOptions) validate(g *globalOptions) error {
 	}
 	if o.FindCapacity {
 		o.d.Capacity = &slo
+	}
+	if o.thresholds, err = bench.ParseThresholds(o.Thresholds); err != nil {
+		return usagef("%v", usageText(err))
 	}
 	if o.Fault.Kind != "" {
 		o.d.Fault = &o.Fault
@@ -92,7 +100,8 @@ STAGE is ` + stageChoices + `;
   scalelab bench 4 --no-index --tool ab,wrk
   scalelab bench 2 --sweep 1,4,16,64,256 --duration 5s
   scalelab bench 3 --fault kill-instance --at 10s
-  scalelab bench 4 --fault memcached-down --at 10s --fault-for 5s`,
+  scalelab bench 4 --fault memcached-down --at 10s --fault-for 5s
+  scalelab bench 2 --threshold 'p99<100ms' --threshold 'errors<0.1%'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("bench takes one stage: %s", stageChoices)
@@ -112,7 +121,11 @@ STAGE is ` + stageChoices + `;
 			}
 			// Flags are checked here, before the state folder is claimed
 			// (cobra checks arguments before any pre-run hook).
-			return o.validate(g)
+			if err := o.validate(g); err != nil {
+				return err
+			}
+			st.NoIndex = o.NoIndex
+			return checkThresholdStages(o.thresholds, []driver.Stage{st})
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, _ := driver.FindStage(args[0])
@@ -161,11 +174,18 @@ cache is first primed with the very visits the measurement will make.
 
 --quick uses 2,000 users, one round and 3-second measurements for a first
 look in about a minute; the default (100,000 users, 5 x 8 s per stage) takes
-a quarter of an hour.`,
+a quarter of an hour.
+
+--threshold EXPR (repeatable) is a pass/fail criterion for CI, checked on
+every stage or, with stage=KEY:, on one: p50/p90/p99/p99.9/max against a
+duration, rps against a rate, errors as a share ('errors<0.1%') or a count.
+The record is written first; then a breached one exits 1, and the terminal,
+run.json and the report's warnings say which.`,
 		Example: `  scalelab lab --quick
   scalelab lab
   scalelab lab --stages 2,3,4 --repeat 5
-  scalelab lab --tool ab,wrk --out /tmp/runs`,
+  scalelab lab --tool ab,wrk --out /tmp/runs
+  scalelab lab --quick --threshold 'errors<0.1%' --threshold 'stage=4:rps>1000'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if err := noArgs(cmd, args); err != nil {
 				return err
@@ -189,7 +209,10 @@ a quarter of an hour.`,
 				return err
 			}
 			// Flags are checked before the state folder is claimed.
-			return o.validate(g)
+			if err := o.validate(g); err != nil {
+				return err
+			}
+			return checkThresholdStages(o.thresholds, plan)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDriver(cmd.Context(), g, o, plan, cmd.OutOrStdout())
@@ -225,12 +248,32 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 		return err
 	}
 	dopts.Exe, dopts.Stdout = exe, out
+	// Where the run is, at every moment: a line redrawn in place on a
+	// terminal, plain lines in a log.
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		dopts.Progress = driver.NewTerminalProgress(f)
+		dopts.Stdout = dopts.Progress.Writer(out)
+	} else {
+		dopts.Progress = driver.NewPlainProgress(out, nil)
+	}
 	dopts.Users, dopts.Seed = ds.Users, ds.Seed
 	dopts.DatabaseURL, dopts.MemcachedServers = svc.DatabaseURL, svc.MemcachedServers
-	dir, _, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
+	dir, run, err := driver.RunStages(ctx, dopts, stages, ds, dbVersion)
+	if dir != "" && run != nil && len(o.thresholds) > 0 && ctx.Err() == nil {
+		// The run is recorded; its thresholds are checked and recorded
+		// beside it, then a breach fails the command (exit 1).
+		run.Thresholds = bench.CheckRun(o.thresholds, run)
+		if werr := run.Write(dir); werr != nil {
+			err = errors.Join(err, werr)
+		}
+		for _, c := range run.Thresholds {
+			fmt.Fprintf(out, "threshold %s\n", c)
+		}
+		err = errors.Join(err, bench.ThresholdError(run.Thresholds))
+	}
 	if dir != "" {
 		printSteps(out, dir)
-		fmt.Fprintf(out, "records: %s/run.json, summary.csv, bench.txt\n", dir)
+		fmt.Fprintf(out, "records: %s/run.json, summary.csv, bench.txt, latency-*.hgrm\n", dir)
 		// The measurements are saved: a report that fails is said, not fatal.
 		if files, rerr := report.Write(dir); rerr != nil {
 			fmt.Fprintf(out, "report: %v\n", rerr)
@@ -242,6 +285,29 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 		return &usageError{err}
 	}
 	return err
+}
+
+// checkThresholdStages refuses a --threshold limited to a stage the
+// command does not measure: it could never be checked, and a gate that
+// checks nothing must not pass.
+func checkThresholdStages(ts []bench.Threshold, plan []driver.Stage) error {
+	for _, t := range ts {
+		if t.Stage == "" {
+			continue
+		}
+		var keys []string
+		for _, st := range plan {
+			if st.Key() == t.Stage {
+				keys = nil
+				break
+			}
+			keys = append(keys, st.Key())
+		}
+		if keys != nil {
+			return usagef("--threshold %q: stage %s is not measured by this command (it measures %s)", t.Expr, t.Stage, strings.Join(keys, ", "))
+		}
+	}
+	return nil
 }
 
 // ensureBenchDataset seeds the database when it does not hold the

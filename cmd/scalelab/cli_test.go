@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/scalelab/scalelab/bench/record"
 )
 
 // closedAddr returns a loopback address where nothing listens.
@@ -71,6 +73,12 @@ func TestBadFlagsStopBeforeAnyWork(t *testing.T) {
 		{"bench", "3", "--state", state, "--fault", "kill-instance", "--repeat", "2"},
 		{"lab", "--state", state, "--slo", "p99"},
 		{"lab", "--quick", "--state", state, "--repeat", "0"},
+		{"load", srv.URL, "-n", "10", "--threshold", "p99<100"},
+		{"load", srv.URL, "-n", "10", "--threshold", "stage=4:p99<100ms"},
+		{"bench", "2", "--state", state, "--threshold", "latency<1s"},
+		{"bench", "2", "--state", state, "--threshold", "stage=4:rps>1"},
+		{"lab", "--state", state, "--threshold", "stage=9:rps>1"},
+		{"lab", "--state", state, "--stages", "2,3", "--threshold", "stage=4-noindex:errors<1%"},
 	} {
 		r := run(t, nil, args...)
 		if r.code != 2 {
@@ -85,6 +93,35 @@ func TestBadFlagsStopBeforeAnyWork(t *testing.T) {
 	}
 	if _, err := os.Stat(state); err == nil {
 		t.Errorf("a command with bad flags made the state folder %s", state)
+	}
+}
+
+// A threshold is checked after the load and its record is written: a
+// breached one exits 1, with the record and the summary saying which; one
+// that holds exits 0.
+func TestLoadThresholds(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		threshold string
+		code      int
+		pass      bool
+	}{{"p99<1ns", 1, false}, {"p99<10s", 0, true}, {"errors<0.1%", 0, true}, {"rps>1000000000", 1, false}} {
+		out := filepath.Join(t.TempDir(), "rec.json")
+		r := run(t, nil, "load", srv.URL, "-n", "200", "-c", "2", "--threshold", tc.threshold, "--out", out)
+		if r.code != tc.code || !strings.Contains(r.stdout, "threshold "+tc.threshold) {
+			t.Errorf("--threshold %s: exit %d, want %d; stdout %q stderr %q", tc.threshold, r.code, tc.code, r.stdout, r.stderr)
+		}
+		if tc.code != 0 && !strings.Contains(r.stderr, "breached: "+tc.threshold) {
+			t.Errorf("--threshold %s: stderr %q does not name it", tc.threshold, r.stderr)
+		}
+		rec, err := record.ReadFile(out)
+		if err != nil {
+			t.Fatalf("--threshold %s: the record was not written: %v", tc.threshold, err)
+		}
+		if len(rec.Thresholds) != 1 || rec.Thresholds[0].Expr != tc.threshold || rec.Thresholds[0].Pass != tc.pass {
+			t.Errorf("--threshold %s: record's checks %+v, want it with pass=%v", tc.threshold, rec.Thresholds, tc.pass)
+		}
 	}
 }
 

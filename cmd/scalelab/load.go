@@ -15,6 +15,7 @@ import (
 func newLoadCmd(g *globalOptions) *cobra.Command {
 	var opts bench.LoadOptions
 	var mix, tags string
+	var thresholds []string
 	cmd := &cobra.Command{
 		Use:   "load URL...",
 		Short: "Load HTTP servers and measure them (closed or open loop)",
@@ -29,6 +30,12 @@ Open loop (--rate R): requests are due on a fixed schedule and latency counts
 from when each was due, like wrk2, so a stall of the server shows in full;
 requests that could not start on time are counted.
 
+--threshold EXPR (repeatable) is a pass/fail criterion for CI: p50, p90,
+p99, p99.9 or max below or above a duration ('p99<100ms'), rps above or
+below a rate ('rps>1000'), errors as a share or a count ('errors<0.1%').
+The record is written first; then a breached threshold exits 1, and the
+summary and the record say which.
+
 Targets must be on the loopback (127.0.0.0/8, ::1, localhost) unless
 --allow-remote is given. With --workload photos the URL's host is loaded with
 the photo site's visitor mix (front page, users' pages, photos, tags, their
@@ -36,7 +43,8 @@ images, logins and comments), the same requests for the same --seed.`,
 		Example: `  scalelab load http://127.0.0.1:8080/ --connections 64 --duration 10s
   scalelab load 127.0.0.1:8080/static/a.jpg --requests 100000 --no-keepalive
   scalelab load http://127.0.0.1:8080/ --rate 2000 --duration 30s --out run.json
-  scalelab load http://127.0.0.1:8080/ --workload photos --users 2000 --seed 1 --watch-pid 1234`,
+  scalelab load http://127.0.0.1:8080/ --workload photos --users 2000 --seed 1 --watch-pid 1234
+  scalelab load http://127.0.0.1:8080/ -d 10s --threshold 'p99<100ms' --threshold 'errors<0.1%'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("load: give at least one target URL, e.g. http://127.0.0.1:8080/")
@@ -58,9 +66,19 @@ images, logins and comments), the same requests for the same --seed.`,
 			if tags != "" {
 				opts.Photos.Tags = strings.Split(tags, ",")
 			}
+			ts, err := bench.ParseThresholds(thresholds)
+			if err != nil {
+				return usagef("load: %v", usageText(err))
+			}
+			for _, t := range ts {
+				if t.Stage != "" {
+					return usagef("load: --threshold %q: load measures no stage: drop the stage=%s: scope (bench and lab take it)", t.Expr, t.Stage)
+				}
+			}
+			opts.Thresholds = ts
 			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.Progress = term.IsTerminal(int(os.Stderr.Fd()))
-			_, err := bench.Load(cmd.Context(), opts)
+			_, err = bench.Load(cmd.Context(), opts)
 			if errors.Is(err, bench.ErrUsage) {
 				return usagef("load: %v", err)
 			}
@@ -77,6 +95,7 @@ images, logins and comments), the same requests for the same --seed.`,
 	f.Float64VarP(&opts.Rate, "rate", "r", 0, "open loop: requests per second (with a workload: page views and posts per second)")
 	f.IntSliceVar(&opts.WatchPIDs, "watch-pid", nil, "report the CPU time of this `PID` and its descendants (repeatable)")
 	f.StringVarP(&opts.Out, "out", "o", "", "write the JSON record (with histograms) to this `file`")
+	f.StringArrayVar(&thresholds, "threshold", nil, "pass/fail criterion, e.g. 'p99<100ms', 'errors<0.1%', 'rps>1000' (repeatable): exit 1 when one is breached")
 	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow targets outside the loopback")
 	f.BoolVar(&opts.Portable, "portable", false, "use the goroutine-per-connection client even where epoll is available")
 

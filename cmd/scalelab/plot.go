@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +30,11 @@ Drawing a run again gives the same files.
 
 Given a record of scalelab load --out instead, plot draws its latency by
 percentile and its timeline beside it: NAME-latency.png and
-NAME-timeline.png (and .svg).`,
+NAME-timeline.png (and .svg), and writes its latency distribution as
+NAME.hgrm for HdrHistogram's plotter.
+
+A run's plot also writes its exports again from run.json: summary.csv,
+bench.txt (for benchstat) and a latency-<stage>-<tool>.hgrm per result.`,
 		Example: `  scalelab plot results/20261128T161101Z-vm
   xdg-open results/20261128T161101Z-vm/report.html`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -71,6 +78,17 @@ func printReport(w io.Writer, files []string) {
 
 type compareOptions struct {
 	Out string
+	// FailOn is --fail-on-regression: "5%", or "" for no gate.
+	FailOn string
+}
+
+// parseShare reads a share as a user writes it: "5%" or "5" (percent).
+func parseShare(flag, s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+	if err != nil || v <= 0 || v >= 100 || math.IsNaN(v) {
+		return 0, usagef("%s takes a percentage between 0 and 100, such as 5%%, got %q", flag, s)
+	}
+	return v / 100, nil
 }
 
 func newCompareCmd() *cobra.Command {
@@ -78,26 +96,40 @@ func newCompareCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "compare RUN_A RUN_B",
 		Short: "Compare two runs stage by stage: req/s, ratio, and whether it is beyond noise",
-		Long: `Compare two runs (two machines, two versions, two settings) stage by stage:
+		Long: `Compare two runs (two machines, two versions, two settings) stage by stage,
+each given as its folder or as its bench.txt (a baseline kept by CI):
 both medians, the ratio B/A, and whether the difference is beyond the noise
 of the repeats. With enough repeats (4 and 4, or 3 and 5) that is benchstat's
 Mann-Whitney U test at p < 0.05; with fewer, whether the ranges of the
-repeats overlap, and the table says which. A chart with both runs side by
-side is written as compare.png and compare.svg into --out.`,
+repeats overlap, and the table says which; with one repeat it cannot tell,
+and says so. Below the table, notes say when a run is a fault run, when the
+runs were taken on different machines or with different settings. A chart
+with both runs side by side is written as compare.png and compare.svg into
+--out.
+
+--fail-on-regression 5% makes compare a gate for CI: it exits 1 when a
+stage of B is slower than in A by more than 5% beyond the noise (or, with a
+single repeat, by the ratio alone), after the table is printed.`,
 		Example: `  scalelab compare results/20261128T161101Z-vm results/20261130T090000Z-laptop
-  scalelab compare old/ new/ --out /tmp/cmp`,
+  scalelab compare old/ new/ --out /tmp/cmp
+  scalelab compare baseline/bench.txt results/<run> --fail-on-regression 5%`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usagef("compare takes two run folders: RUN_A RUN_B")
 			}
+			if o.FailOn != "" {
+				if _, err := parseShare("--fail-on-regression", o.FailOn); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := report.Load(args[0])
+			a, err := report.LoadForCompare(args[0])
 			if err != nil {
 				return err
 			}
-			b, err := report.Load(args[1])
+			b, err := report.LoadForCompare(args[1])
 			if err != nil {
 				return err
 			}
@@ -106,6 +138,9 @@ side is written as compare.png and compare.svg into --out.`,
 			out := cmd.OutOrStdout()
 			if err := report.WriteComparison(out, nameA, nameB, cs); err != nil {
 				return err
+			}
+			for _, n := range report.CompareNotes(a, b, nameA, nameB) {
+				fmt.Fprintf(out, "note: %s\n", n)
 			}
 			if err := os.MkdirAll(o.Out, 0o755); err != nil {
 				return fmt.Errorf("compare: %w", err)
@@ -117,11 +152,36 @@ side is written as compare.png and compare.svg into --out.`,
 			if len(files) > 0 {
 				fmt.Fprintf(out, "chart: %s (and .svg)\n", files[0])
 			}
-			return nil
+			if o.FailOn == "" {
+				return nil
+			}
+			share, _ := parseShare("--fail-on-regression", o.FailOn) // checked in Args
+			return regressionGate(out, cs, share)
 		},
 	}
 	cmd.Flags().StringVar(&o.Out, "out", ".", "`folder` for compare.png and compare.svg")
+	cmd.Flags().StringVar(&o.FailOn, "fail-on-regression", "", "exit 1 when a stage of B is slower than A by more than this `share` (e.g. 5%) beyond the noise")
 	return cmd
+}
+
+// regressionGate prints each stage of B slower than A by more than share
+// and fails (exit 1) if there is one.
+func regressionGate(out io.Writer, cs []report.Comparison, share float64) error {
+	regs := report.Regressions(cs, share)
+	if len(regs) == 0 {
+		fmt.Fprintf(out, "no stage slower by more than %g%% beyond the noise\n", 100*share)
+		return nil
+	}
+	var names []string
+	for _, c := range regs {
+		how := c.Method
+		if c.Unknown {
+			how += ", judged on the ratio alone"
+		}
+		fmt.Fprintf(out, "REGRESSION: %s (%s): B is %.1f%% slower than A (%s)\n", c.Label, c.Tool, 100*(1-c.Ratio), how)
+		names = append(names, fmt.Sprintf("%s %.1f%%", c.Label, 100*(1-c.Ratio)))
+	}
+	return fmt.Errorf("compare: %d stage(s) slower by more than %g%%: %s", len(regs), 100*share, strings.Join(names, ", "))
 }
 
 type mergeOptions struct {

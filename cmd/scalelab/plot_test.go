@@ -37,6 +37,21 @@ func TestPlotCompareMergeCLI(t *testing.T) {
 	rec.Results[4].Records[0].WriteFile(recA)
 	rec.Results[4].Records[1].WriteFile(recB)
 	merged := filepath.Join(dir, "merged.json")
+	// A doctored run: every repeat of every stage 10% slower.
+	slower := t.TempDir()
+	for i := range rec.Results {
+		x := &rec.Results[i]
+		for k := range x.RPSRuns {
+			x.RPSRuns[k] *= 0.9
+		}
+		x.RPS *= 0.9
+		for _, r := range x.Records { // each repeat's own, as bench.txt has it
+			r.Results.RequestsPerS *= 0.9
+		}
+	}
+	if err := rec.Write(slower); err != nil {
+		t.Fatal(err)
+	}
 	cmpOut := filepath.Join(t.TempDir(), "cmp")
 
 	for _, tc := range []struct {
@@ -56,6 +71,14 @@ func TestPlotCompareMergeCLI(t *testing.T) {
 		// compare: the table and the chart
 		{[]string{"compare", dir, dir, "--out", cmpOut}, 0, "~ within noise"},
 		{[]string{"compare", dir, missing}, 1, missing},
+		// the gate: a run against itself passes, a slower one fails
+		{[]string{"compare", dir, dir, "--out", cmpOut, "--fail-on-regression", "5%"}, 0, "no stage slower by more than 5%"},
+		{[]string{"compare", dir, slower, "--out", cmpOut, "--fail-on-regression", "5%"}, 1, "slower by more than 5%"},
+		{[]string{"compare", dir, slower, "--fail-on-regression", "five"}, 2, "--fail-on-regression takes a percentage"},
+		// a baseline kept as bench.txt alone
+		{[]string{"compare", filepath.Join(dir, "bench.txt"), filepath.Join(slower, "bench.txt"), "--out", cmpOut, "--fail-on-regression", "5%"}, 1, "slower by more than 5%"},
+		{[]string{"compare", filepath.Join(slower, "bench.txt"), slower, "--out", cmpOut, "--fail-on-regression", "5%"}, 0, "no stage slower"},
+		{[]string{"compare", filepath.Join(dir, "report.md") + ".txt", dir}, 1, "report.md.txt"},
 		// merge: two records into one; a run.json is refused by name
 		{[]string{"merge", recA, recB, "--out", merged}, 0, "merged 2 records into " + merged},
 		{[]string{"merge", recA, filepath.Join(dir, "run.json")}, 1, "not a load-generator record"},
