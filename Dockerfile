@@ -17,8 +17,10 @@ RUN CGO_ENABLED=0 go build -trimpath -o /out/scalelab ./cmd/scalelab \
 FROM debian:bookworm-slim
 RUN groupadd --system --gid 10001 scalelab \
  && useradd --system --uid 10001 --gid 10001 --home-dir /data scalelab \
- && mkdir -p /data && chown 10001:10001 /data
+ && mkdir -p /data/images && chown -R 10001:10001 /data
 COPY --from=build /out/scalelab /out/scalelab-cgi /usr/local/bin/
+# /data/images exists in the image so that an empty Docker volume mounted
+# there (docker-compose.yml's images) starts as the user's, not root's.
 USER 10001:10001
 WORKDIR /data
 # The image pool is written under /data/images by "scalelab seed --state /data"
