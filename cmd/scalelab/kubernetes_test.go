@@ -39,6 +39,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/internal/supervisor"
 	"github.com/scalelab/scalelab/stages"
 	"github.com/scalelab/scalelab/stages/balanced"
@@ -274,6 +275,9 @@ func TestKubernetesManifests(t *testing.T) {
 			checkNginxConfig(t, b, overlays[name])
 		}
 		checkStack(t, b)
+		if cm, _ := b.find("ConfigMap", "scalelab-stage").(*corev1.ConfigMap); cm == nil || cm.Name != "scalelab-stage" || cm.Data["STAGE"] != overlays[name].ID {
+			t.Errorf("deploy/k8s/%s: the ConfigMap scalelab-stage (no hash suffix: the report Job reads it) must say STAGE=%s", b.Dir, overlays[name].ID)
+		}
 		builds = append(builds, b)
 	}
 	auto := render(t, mem, "test-autoscale")
@@ -291,7 +295,7 @@ func TestKubernetesManifests(t *testing.T) {
 		checkConfigMapRefs(t, b)
 	}
 	checkCommands(t, all)
-	checkLoadAndReport(t, builds[0], load, report)
+	checkLoadAndReport(t, builds[0], load, report, all)
 }
 
 // checkNginxConfig compares the overlay's nginx ConfigMap with the lab's
@@ -577,9 +581,10 @@ func checkConfigMapRefs(t *testing.T, b k8sBuild) {
 // command must exist, every flag must be defined and take its value, and
 // the command's own argument check must pass. $(VAR) is expanded as
 // Kubernetes does, from the container's env (an undefined one fails: it
-// would stay literal). Flags of pendingFlags that the CLI does not define
-// yet are skipped, named in the log.
-func parseCommand(t *testing.T, where string, c corev1.Container) (name string, flags map[string]string, args []string, ok bool) {
+// would stay literal), with the value values gives it or, for one the
+// kubelet fills in at run time (a Job's index), "0". Flags of pendingFlags
+// that the CLI does not define yet are skipped, named in the log.
+func parseCommand(t *testing.T, where string, c corev1.Container, values map[string]string) (name string, flags map[string]string, args []string, ok bool) {
 	t.Helper()
 	env := map[string]bool{}
 	for _, e := range c.Env {
@@ -591,6 +596,9 @@ func parseCommand(t *testing.T, where string, c corev1.Container) (name string, 
 			name := ref[2 : len(ref)-1]
 			if !env[name] {
 				t.Errorf("%s: %s is not in the container's env: Kubernetes would leave it as it is", where, ref)
+			}
+			if v, ok := values[name]; ok {
+				return v
 			}
 			return "0"
 		})
@@ -629,6 +637,34 @@ func parseCommand(t *testing.T, where string, c corev1.Container) (name string, 
 	return cmd.Name(), flags, cmd.Flags().Args(), true
 }
 
+// envValues are the values of a container's env that the manifests fix: a
+// literal, or a key of a ConfigMap of the builds (one that no build has is
+// an error: the pod would not start).
+func envValues(t *testing.T, c corev1.Container, builds []k8sBuild) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, e := range c.Env {
+		switch {
+		case e.Value != "":
+			out[e.Name] = e.Value
+		case e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil:
+			ref := e.ValueFrom.ConfigMapKeyRef
+			for _, b := range builds {
+				if cm, _ := b.find("ConfigMap", ref.Name).(*corev1.ConfigMap); cm != nil && cm.Name == ref.Name {
+					if v, ok := cm.Data[ref.Key]; ok {
+						out[e.Name] = v
+						break
+					}
+				}
+			}
+			if _, ok := out[e.Name]; !ok {
+				t.Errorf("container %s: env %s reads key %s of ConfigMap %s, which no kustomization here makes", c.Name, e.Name, ref.Key, ref.Name)
+			}
+		}
+	}
+	return out
+}
+
 // checkCommands parses every scalelab command of every manifest (the
 // image's entrypoint is scalelab: a container of that image with a command
 // of its own runs something else, which only the results pod does).
@@ -652,7 +688,7 @@ func checkCommands(t *testing.T, builds []k8sBuild) {
 					}
 					continue
 				}
-				if _, _, _, ok := parseCommand(t, where, c); ok {
+				if _, _, _, ok := parseCommand(t, where, c, envValues(t, c, builds)); ok {
 					n++
 				}
 			}
@@ -666,7 +702,7 @@ func checkCommands(t *testing.T, builds []k8sBuild) {
 // checkLoadAndReport: the load Job loads the stack's nginx Service with the
 // seed Job's dataset, its K pods write the records the report Job merges,
 // and plot draws the merged one.
-func checkLoadAndReport(t *testing.T, stack, load, report k8sBuild) {
+func checkLoadAndReport(t *testing.T, stack, load, report k8sBuild, all []k8sBuild) {
 	t.Helper()
 	seed, _ := stack.find("Job", "seed").(*batchv1.Job)
 	lj, _ := load.find("Job", "load").(*batchv1.Job)
@@ -675,8 +711,8 @@ func checkLoadAndReport(t *testing.T, stack, load, report k8sBuild) {
 	if seed == nil || lj == nil || rj == nil || nginx == nil {
 		t.Fatal("deploy/k8s: the seed, load and report Jobs and the nginx Service must all exist")
 	}
-	_, seedFlags, _, ok1 := parseCommand(t, "seed", seed.Spec.Template.Spec.Containers[0])
-	_, loadFlags, targets, ok2 := parseCommand(t, "load", lj.Spec.Template.Spec.Containers[0])
+	_, seedFlags, _, ok1 := parseCommand(t, "seed", seed.Spec.Template.Spec.Containers[0], nil)
+	_, loadFlags, targets, ok2 := parseCommand(t, "load", lj.Spec.Template.Spec.Containers[0], nil)
 	if !ok1 || !ok2 {
 		return
 	}
@@ -711,8 +747,8 @@ func checkLoadAndReport(t *testing.T, stack, load, report k8sBuild) {
 	if len(spec.InitContainers) != 1 || len(spec.Containers) != 1 {
 		t.Fatal("the report Job runs merge as its init container, then plot")
 	}
-	mname, mflags, mfiles, ok1 := parseCommand(t, "merge", spec.InitContainers[0])
-	pname, _, pargs, ok2 := parseCommand(t, "plot", spec.Containers[0])
+	mname, mflags, mfiles, ok1 := parseCommand(t, "merge", spec.InitContainers[0], envValues(t, spec.InitContainers[0], all))
+	pname, _, pargs, ok2 := parseCommand(t, "plot", spec.Containers[0], nil)
 	if !ok1 || !ok2 {
 		return
 	}
@@ -722,7 +758,10 @@ func checkLoadAndReport(t *testing.T, stack, load, report k8sBuild) {
 	if !slices.Equal(mfiles, want) {
 		t.Errorf("the report Job merges %v; the load Job's %d pods write %v", mfiles, k, want)
 	}
-	if len(pargs) != 1 || pargs[0] != mflags["out"] {
-		t.Errorf("the report Job plots %v, merge writes %s", pargs, mflags["out"])
+	if mflags["run"] == "" || len(pargs) != 1 || pargs[0] != mflags["run"] {
+		t.Errorf("the report Job plots %v, merge writes the run folder %q", pargs, mflags["run"])
+	}
+	if _, _, err := record.StageOfKey(mflags["stage"]); err != nil {
+		t.Errorf("the report Job's merge --stage %q: %v", mflags["stage"], err)
 	}
 }
