@@ -688,8 +688,13 @@ func checkCommands(t *testing.T, builds []k8sBuild) {
 					}
 					continue
 				}
-				if _, _, _, ok := parseCommand(t, where, c, envValues(t, c, builds)); ok {
-					n++
+				name, flags, _, ok := parseCommand(t, where, c, envValues(t, c, builds))
+				if !ok {
+					continue
+				}
+				n++
+				if claiming[name] {
+					checkStateFolder(t, where, c, flags["state"])
 				}
 			}
 		}
@@ -697,6 +702,33 @@ func checkCommands(t *testing.T, builds []k8sBuild) {
 	if n == 0 {
 		t.Error("no scalelab command found in deploy/k8s")
 	}
+}
+
+// checkStateFolder: a command that claims the lab (seed) prepares its state
+// folder, which includes making it private with chmod, which only the
+// folder's owner may do; a volume's mount point is root's (an emptyDir,
+// a claim), so the state folder must be a folder inside a volume, which
+// the command creates as its own. Anywhere else the read-only root file
+// system refuses it.
+func checkStateFolder(t *testing.T, where string, c corev1.Container, state string) {
+	t.Helper()
+	if !filepath.IsAbs(state) {
+		t.Errorf("%s: --state %q: give the state folder as an absolute path inside a volume", where, state)
+		return
+	}
+	for _, m := range c.VolumeMounts {
+		rel, err := filepath.Rel(m.MountPath, state)
+		switch {
+		case err != nil || strings.HasPrefix(rel, ".."):
+			continue
+		case rel == ".":
+			t.Errorf("%s: --state %s is the mount point of volume %s, which is root's: the lab could not make it private; use a folder inside it", where, state, m.Name)
+		case m.ReadOnly:
+			t.Errorf("%s: --state %s is in the read-only volume %s", where, state, m.Name)
+		}
+		return
+	}
+	t.Errorf("%s: --state %s is in no volume: the root file system is read-only", where, state)
 }
 
 // checkLoadAndReport: the load Job loads the stack's nginx Service with the
