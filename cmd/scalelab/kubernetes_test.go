@@ -25,6 +25,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -614,7 +615,11 @@ func parseCommand(t *testing.T, where string, c corev1.Container, values map[str
 	for i := 0; i < len(rest); i++ {
 		flagName, _, hasValue := strings.Cut(strings.TrimPrefix(rest[i], "--"), "=")
 		if why, pending := pendingFlags[flagName]; pending && strings.HasPrefix(rest[i], "--") && cmd.Flags().Lookup(flagName) == nil {
-			t.Logf("%s: --%s (%s) is not defined by this scalelab yet: skipped", where, flagName, why)
+			if other := definedBy(root, flagName); other != "" {
+				t.Errorf("%s: scalelab %s has no --%s, which scalelab %s has: the flag exists now, and must reach this command", where, cmd.Name(), flagName, other)
+			} else {
+				t.Logf("%s: --%s (%s) is not defined by this scalelab yet: skipped", where, flagName, why)
+			}
 			if !hasValue {
 				i++
 			}
@@ -635,6 +640,19 @@ func parseCommand(t *testing.T, where string, c corev1.Container, values map[str
 	flags = map[string]string{}
 	cmd.Flags().Visit(func(f *pflag.Flag) { flags[f.Name] = f.Value.String() })
 	return cmd.Name(), flags, cmd.Flags().Args(), true
+}
+
+// definedBy names a command of the tree that defines the flag, or "".
+func definedBy(root *cobra.Command, flagName string) string {
+	for _, c := range root.Commands() {
+		if c.Flags().Lookup(flagName) != nil {
+			return c.Name()
+		}
+		if name := definedBy(c, flagName); name != "" {
+			return name
+		}
+	}
+	return ""
 }
 
 // envValues are the values of a container's env that the manifests fix: a
