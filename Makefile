@@ -9,7 +9,7 @@ TESTFLAGS ?=
 # Extra flags for scalelab lab and bench, e.g. LABFLAGS="--tool ab,wrk"
 LABFLAGS ?=
 
-.PHONY: all build deps test test-busy vet fuzz lab lab-quick faults stage-0 stage-1 stage-1f stage-2 stage-3 stage-4 serve-0 serve-1 serve-1f serve-2 serve-3 serve-4 up down seed status clean
+.PHONY: all build deps test test-busy vet fuzz lab lab-quick faults stage-0 stage-1 stage-1f stage-2 stage-3 stage-4 image serve-0 serve-1 serve-1f serve-2 serve-3 serve-4 up down seed status clean
 
 all: build
 
@@ -22,6 +22,13 @@ build:
 
 deps:
 	@./scripts/deps.sh
+
+# The image docker-compose.yml and deploy/k8s run (Dockerfile): needs a
+# Docker engine, which make test does not.
+IMAGE ?= scalelab:dev
+image:
+	@command -v docker >/dev/null || { echo "make image needs Docker (docker build); the tests do not" >&2; exit 1; }
+	docker build -t $(IMAGE) .
 
 vet:
 	$(GO) vet ./...

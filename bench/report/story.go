@@ -268,7 +268,7 @@ func warnings(x *record.Result) []string {
 	if v := x.Verification; v != "" && v != "passed" && v != "skipped" {
 		add("verification failed, so the stage was not measured: " + v)
 	} else if v == "skipped" {
-		add("verification was skipped (--no-verify): the pages were not checked")
+		add("verification was skipped (bench --no-verify, or a run made of merged records by merge --run): the pages were not checked")
 	}
 	if x.Errors > 0 {
 		add(fmt.Sprintf("%s errors in %s requests", num(float64(x.Errors)), num(float64(x.Requests))))

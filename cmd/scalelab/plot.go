@@ -14,6 +14,7 @@ import (
 
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/bench/report"
+	"github.com/scalelab/scalelab/stages"
 )
 
 func newPlotCmd() *cobra.Command {
@@ -186,6 +187,9 @@ func regressionGate(out io.Writer, cs []report.Comparison, share float64) error 
 
 type mergeOptions struct {
 	Out string
+	// Run and Stage make a run folder of the merged record: run.json for
+	// the stage the generators loaded, which plot draws as any run.
+	Run, Stage string
 }
 
 func newMergeCmd() *cobra.Command {
@@ -197,9 +201,19 @@ func newMergeCmd() *cobra.Command {
 the same time (several client processes or machines) into one record, as if
 one client had sent every request: counts add up, HDR histograms merge
 bucket by bucket (so percentiles are those of all requests), timelines add
-second by second. The merged record goes to --out, or to standard output.`,
+second by second. The merged record goes to --out, or to standard output.
+Records whose time spans did not overlap are flagged: their rates add up to
+one the server never saw.
+
+With --run DIR --stage STAGE it also writes a run folder (run.json,
+summary.csv, bench.txt) of that stage measured by the merged load, which
+"scalelab plot DIR" draws into the same charts and report as a run of
+scalelab bench: how a load from several hosts or a Kubernetes cluster ends.
+The stage was not started or verified by scalelab, so the run says
+"verification skipped", and it has no servers' CPU.`,
 		Example: `  scalelab merge client1.json client2.json --out merged.json
-  scalelab merge run-*.json > merged.json`,
+  scalelab merge run-*.json > merged.json
+  scalelab merge load-0.json load-1.json --run results/k8s-stage3 --stage 3 && scalelab plot results/k8s-stage3`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("merge takes one or more record files (written by scalelab load --out)")
@@ -207,6 +221,14 @@ second by second. The merged record goes to --out, or to standard output.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (o.Run == "") != (o.Stage == "") {
+				return usagef("merge: --run and --stage go together: the run folder is of the stage the records loaded")
+			}
+			if o.Stage != "" {
+				if _, _, err := record.StageOfKey(o.Stage); err != nil {
+					return usagef("merge: --stage: %v", err)
+				}
+			}
 			m, err := report.MergeFiles(args...)
 			if err != nil {
 				return err
@@ -216,20 +238,41 @@ second by second. The merged record goes to --out, or to standard output.`,
 			for _, w := range m.Notes {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
-			if o.Out == "" {
+			if o.Out == "" && o.Run == "" {
 				return writeRecordJSON(cmd.OutOrStdout(), m)
 			}
-			if err := m.WriteFile(o.Out); err != nil {
-				return err
+			if o.Out != "" {
+				if err := m.WriteFile(o.Out); err != nil {
+					return err
+				}
 			}
 			if err := record.WriteSummary(cmd.OutOrStdout(), m); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "merged %d records into %s\n", len(args), o.Out)
+			if o.Out != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "merged %d records into %s\n", len(args), o.Out)
+			}
+			if o.Run == "" {
+				return nil
+			}
+			run, err := record.RunOfLoad(o.Stage, m)
+			if err != nil {
+				return fmt.Errorf("merge: %w", err)
+			}
+			if err := os.MkdirAll(o.Run, 0o755); err != nil {
+				return fmt.Errorf("merge: %w", err)
+			}
+			if err := run.Write(o.Run); err != nil {
+				return fmt.Errorf("merge: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "run: %s (stage %s, %d records merged; scalelab plot %s draws it)\n",
+				filepath.Join(o.Run, "run.json"), o.Stage, len(args), o.Run)
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "write the merged record to this `file` (default: standard output)")
+	cmd.Flags().StringVar(&o.Run, "run", "", "also write a run `folder` (run.json, summary.csv, bench.txt) of --stage, for plot")
+	cmd.Flags().StringVar(&o.Stage, "stage", "", "with --run: the `stage` the records loaded ("+stageChoices+"; "+stages.NoIndex.Stage+stages.NoIndex.Suffix+" without its index)")
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/scalelab/scalelab/bench/report"
+	"github.com/scalelab/scalelab/stages"
 )
 
 // runDir copies the report package's fixture run into a new run folder.
@@ -53,6 +54,8 @@ func TestPlotCompareMergeCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmpOut := filepath.Join(t.TempDir(), "cmp")
+	loadRun := filepath.Join(t.TempDir(), "k8s-run")
+	stage := stages.Reference().ID
 
 	for _, tc := range []struct {
 		args   []string
@@ -82,6 +85,11 @@ func TestPlotCompareMergeCLI(t *testing.T) {
 		// merge: two records into one; a run.json is refused by name
 		{[]string{"merge", recA, recB, "--out", merged}, 0, "merged 2 records into " + merged},
 		{[]string{"merge", recA, filepath.Join(dir, "run.json")}, 1, "not a load-generator record"},
+		// merge --run: a run folder of the stage, which plot draws as any run
+		{[]string{"merge", recA, recB, "--run", loadRun, "--stage", stage}, 0, "run: " + filepath.Join(loadRun, "run.json")},
+		{[]string{"plot", loadRun}, 0, filepath.Join(loadRun, "report.html")},
+		{[]string{"merge", recA, recB, "--run", loadRun}, 2, "--run and --stage go together"},
+		{[]string{"merge", recA, recB, "--run", loadRun, "--stage", "nosuch"}, 2, `no stage "nosuch"`},
 	} {
 		r := run(t, nil, tc.args...)
 		out := r.stdout
@@ -105,5 +113,10 @@ func TestPlotCompareMergeCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(merged); err != nil {
 		t.Errorf("merge: %v", err)
+	}
+	for _, f := range []string{"run.json", "summary.csv", "bench.txt", "throughput.png", "latency.png", "timeline.png", "report.html", "report.md"} {
+		if _, err := os.Stat(filepath.Join(loadRun, f)); err != nil {
+			t.Errorf("merge --run, then plot: %v", err)
+		}
 	}
 }
