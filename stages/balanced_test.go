@@ -408,6 +408,12 @@ func TestBaselines(t *testing.T) {
 
 func startFastCGI(t *testing.T) (*fastcgi.Stage, *sitetest.Client) {
 	t.Helper()
+	return startFastCGIWith(t, nil)
+}
+
+// startFastCGIWith starts stage 1f with args added to its process's flags.
+func startFastCGIWith(t *testing.T, args []string) (*fastcgi.Stage, *sitetest.Client) {
+	t.Helper()
 	port, _ := infra.FreePort()
 	dir, err := infratest.StateDir("scalelab-stage1f-")
 	if err != nil {
@@ -415,7 +421,7 @@ func startFastCGI(t *testing.T) (*fastcgi.Stage, *sitetest.Client) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	st := &fastcgi.Stage{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, Images: lab.Images, Command: appServerCommand,
-		Env: []string{"DATABASE_URL=" + lab.Services.DatabaseURL}}
+		Env: []string{"DATABASE_URL=" + lab.Services.DatabaseURL}, Args: args}
 	if err := st.Start(context.Background()); err != nil {
 		infratest.NeedBinary(t, err)
 	}

@@ -22,7 +22,7 @@ func TestAppServerTakesServesFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"sessions", "cache", "query-timeout"} {
+	for _, name := range []string{"sessions", "cache", "query-timeout", "app-cpu", "app-start-cpu"} {
 		s, a := serve.Flags().Lookup(name), app.Flags().Lookup(name)
 		if s == nil || a == nil || s.DefValue != a.DefValue || s.Usage != a.Usage {
 			t.Errorf("--%s: serve %+v, appserver %+v", name, s, a)
@@ -32,6 +32,8 @@ func TestAppServerTakesServesFlags(t *testing.T) {
 		{"appserver", "--sessions", "cookies"},
 		{"appserver", "--query-timeout", "0s"},
 		{"appserver", "--nosuch"},
+		{"appserver", "--app-cpu", "-1ms"},
+		{"appserver", "--app-start-cpu", "1h"},
 		{"appserver", "extra"},
 	} {
 		if r := run(t, nil, args...); r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {

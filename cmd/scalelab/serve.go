@@ -222,7 +222,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		// reached it directly and forged the mark gets no more than a page
 		// rendered afresh (see app.Config.TrustPageMiss).
 		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, MemcachedServers: svc.MemcachedServers,
-			Images: images, Sessions: o.Sessions, Cache: o.Cache, TrustPageMiss: o.Cache, QueryTimeout: o.QueryTimeout}
+			Images: images, Sessions: o.Sessions, Cache: o.Cache, TrustPageMiss: o.Cache, QueryTimeout: o.QueryTimeout, Costs: o.Costs}
 		if err := s.Open(ctx); err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		if err != nil {
 			return err
 		}
-		h := &cgi.Host{Addr: o.Addr, Program: prog, DatabaseURL: svc.DatabaseURL, Images: images, QueryTimeout: o.QueryTimeout}
+		h := &cgi.Host{Addr: o.Addr, Program: prog, DatabaseURL: svc.DatabaseURL, Images: images, QueryTimeout: o.QueryTimeout, Costs: o.Costs}
 		if err := h.Open(); err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		st := &fastcgi.Stage{Addr: o.Addr, Dir: filepath.Join(g.State, "stage1f"), Images: images, Lab: lab,
 			Command: appServerCommand(exe),
 			// Stage 1f keeps its sessions in the database, as stage 1 does.
-			Args: appserver.Choices{Sessions: "db", QueryTimeout: o.QueryTimeout}.Args(),
+			Args: appserver.Choices{Sessions: "db", QueryTimeout: o.QueryTimeout, Costs: o.Costs}.Args(),
 			Env:  []string{"DATABASE_URL=" + svc.DatabaseURL}}
 		if err := st.Start(ctx); err != nil {
 			return err
@@ -263,7 +263,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 			procs = runtime.NumCPU()
 		}
 		runtime.GOMAXPROCS(procs)
-		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, Images: images, QueryTimeout: o.QueryTimeout}
+		s := &appserver.Server{Addr: o.Addr, DatabaseURL: svc.DatabaseURL, Images: images, QueryTimeout: o.QueryTimeout, Costs: o.Costs}
 		if err := s.Open(ctx); err != nil {
 			return err
 		}

@@ -31,6 +31,7 @@ import (
 	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/cache"
 	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/internal/appcost"
 	"github.com/scalelab/scalelab/internal/httpserver"
 )
 
@@ -65,6 +66,9 @@ type Server struct {
 	// Timeouts bound what a client may take; zero fields are
 	// httpserver.DefaultTimeouts'.
 	Timeouts httpserver.Timeouts
+	// Costs model a costlier app: Open burns Start, every request but the
+	// health check burns PerRequest (zero: Go as it is).
+	Costs appcost.Costs
 
 	ln   net.Listener
 	srv  *http.Server
@@ -74,6 +78,12 @@ type Server struct {
 // Open connects to the database, parses the templates and listens, so
 // that a bad address or database is an error here, not in a goroutine.
 func (s *Server) Open(ctx context.Context) error {
+	if err := s.Costs.Check(); err != nil {
+		return fmt.Errorf("appserver: %w", err)
+	}
+	// The interpreter's start and set-up come before anything else the
+	// process does, as Python's did.
+	s.Costs.StartUp()
 	cfg, err := pgxpool.ParseConfig(s.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("appserver: database URL: %w", err)
@@ -108,7 +118,7 @@ func (s *Server) Open(ctx context.Context) error {
 		s.pool.Close()
 		return fmt.Errorf("appserver: %w", err)
 	}
-	h := site.Handler()
+	h := s.Costs.Handler(site.Handler(), app.HealthPath)
 	pid := strconv.Itoa(os.Getpid())
 	// Which process answered: behind a balancer, a person (and the tests)
 	// can see the requests spread over the instances.

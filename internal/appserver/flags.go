@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/internal/appcost"
 )
 
 // Choices are what a stage chooses for its app servers, as flags: "scalelab
@@ -22,13 +23,25 @@ type Choices struct {
 	Cache bool
 	// QueryTimeout is each request's database deadline (503 past it).
 	QueryTimeout time.Duration
+	// Costs are the modelled app's CPU costs (--app-cpu, --app-start-cpu;
+	// zero: Go as it is), paid by every app process of every stage.
+	appcost.Costs
 }
 
-// AddFlags defines --sessions, --cache and --query-timeout on fs.
+// AddFlags defines --sessions, --cache, --query-timeout, --app-cpu and
+// --app-start-cpu on fs.
 func (c *Choices) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Sessions, "sessions", "memcached", "where stage 3 keeps sessions: memcached, memory or db")
 	fs.BoolVar(&c.Cache, "cache", false, "serve app: cache queries and pages in memcached (for stage 4)")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", app.DefaultQueryTimeout, "each request's database deadline: past it, or with the database down, the request answers 503")
+	AddCostFlags(fs, &c.Costs)
+}
+
+// AddCostFlags defines --app-cpu and --app-start-cpu on fs: serve, the
+// hidden appserver command, bench and lab share their names and help.
+func AddCostFlags(fs *pflag.FlagSet, c *appcost.Costs) {
+	fs.DurationVar(&c.PerRequest, appcost.FlagPerRequest, 0, "model a costlier app (the talk's Python: 7ms): CPU time of its own thread every request that reaches an app process burns first (0: Go as it is)")
+	fs.DurationVar(&c.Start, appcost.FlagStart, 0, "model an interpreter's start-up (the talk's: 36ms): CPU time each app process burns when it starts, a CGI process on every request")
 }
 
 // Check says what is wrong with the choices, in a line that names the flag.
@@ -39,7 +52,7 @@ func (c Choices) Check() error {
 	if c.Sessions != "memcached" && c.Sessions != "memory" && c.Sessions != "db" {
 		return fmt.Errorf("--sessions must be memcached, memory or db, got %q", c.Sessions)
 	}
-	return nil
+	return c.Costs.Check()
 }
 
 // Args are the flags that pass the choices on to an app-server process.
@@ -48,7 +61,7 @@ func (c Choices) Args() []string {
 	if c.Cache {
 		args = append(args, "--cache")
 	}
-	return args
+	return append(args, c.Costs.Args()...)
 }
 
 // ProcessFlags are the flags a stage gives each app-server process it
@@ -83,6 +96,6 @@ func (p *ProcessFlags) Server(databaseURL, memcachedServers string) (*Server, er
 		return nil, errors.New("--trust-page-miss is for an app server with --cache, behind stage 4's nginx")
 	}
 	return &Server{Addr: p.Addr, Images: p.Images, FastCGI: p.FastCGI, TrustPageMiss: p.TrustPageMiss, PoolSize: p.PoolSize,
-		Sessions: p.Sessions, Cache: p.Cache, QueryTimeout: p.QueryTimeout,
+		Sessions: p.Sessions, Cache: p.Cache, QueryTimeout: p.QueryTimeout, Costs: p.Costs,
 		DatabaseURL: databaseURL, MemcachedServers: memcachedServers}, nil
 }

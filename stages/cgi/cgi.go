@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/scalelab/scalelab/app"
+	"github.com/scalelab/scalelab/internal/appcost"
 	"github.com/scalelab/scalelab/internal/httpserver"
 )
 
@@ -99,6 +100,10 @@ type Host struct {
 	// Timeouts bound what a client may take; zero fields are
 	// httpserver.DefaultTimeouts'.
 	Timeouts httpserver.Timeouts
+	// Costs model a costlier app, passed to every program the host starts
+	// (appcost.Env): each pays Start as it starts and PerRequest on its
+	// request, so a CGI request pays both.
+	Costs appcost.Costs
 
 	ln  net.Listener
 	srv *http.Server
@@ -106,6 +111,9 @@ type Host struct {
 
 // Open listens; Serve then answers requests until Close.
 func (h *Host) Open() error {
+	if err := h.Costs.Check(); err != nil {
+		return fmt.Errorf("cgi: %w", err)
+	}
 	if _, err := os.Stat(h.Program); err != nil {
 		return fmt.Errorf("cgi: program: %w", err)
 	}
@@ -117,7 +125,8 @@ func (h *Host) Open() error {
 	handler := &cgi.Handler{
 		Path: h.Program,
 		Root: "/",
-		Env:  []string{"DATABASE_URL=" + h.DatabaseURL, "SCALELAB_IMAGES=" + images, QueryTimeoutEnv + "=" + qt.String()},
+		Env: append([]string{"DATABASE_URL=" + h.DatabaseURL, "SCALELAB_IMAGES=" + images, QueryTimeoutEnv + "=" + qt.String()},
+			h.Costs.Env()...),
 	}
 	if h.Stderr != nil {
 		handler.Stderr = h.Stderr

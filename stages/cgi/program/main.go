@@ -5,7 +5,8 @@
 //
 // Environment: DATABASE_URL (the database), SCALELAB_IMAGES (the image
 // pool folder), SCALELAB_QUERY_TIMEOUT (the request's database deadline,
-// a Go duration), plus the CGI variables of RFC 3875 set by the host.
+// a Go duration), SCALELAB_APP_CPU and SCALELAB_APP_START_CPU (the
+// modelled app's costs, internal/appcost), plus the CGI variables of RFC 3875 set by the host.
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/scalelab/scalelab/app"
 	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/internal/appcost"
 )
 
 func main() {
@@ -33,6 +35,12 @@ func main() {
 }
 
 func run() error {
+	costs, err := appcost.FromEnv()
+	if err != nil {
+		return err
+	}
+	// The interpreter's start and set-up: every CGI request pays it.
+	costs.StartUp()
 	qt := app.DefaultQueryTimeout
 	if v := os.Getenv("SCALELAB_QUERY_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -66,7 +74,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	h := site.Handler()
+	h := costs.Handler(site.Handler(), app.HealthPath)
 	pid := strconv.Itoa(os.Getpid())
 	return cgi.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Which process answered: tests count them.
