@@ -13,7 +13,28 @@ import (
 )
 
 // BenchStage starts one stage, verifies it, measures it and stops it.
+// Its results carry the app model they were measured with.
 func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset) ([]Result, error) {
+	results, err := benchStage(ctx, o, st, dir, ds)
+	if cost := o.recordedCost(); cost != nil && st.Process != stages.Baselines {
+		for i := range results {
+			results[i].AppCost = cost
+		}
+	}
+	return results, err
+}
+
+// serveArgs run st with the options' app model (not stage 0's baselines,
+// which measure today's machine).
+func (o *Options) serveArgs(st Stage) []string {
+	args := st.serveArgs()
+	if st.Process != stages.Baselines {
+		args = append(args, o.AppCosts.Args()...)
+	}
+	return args
+}
+
+func benchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset) ([]Result, error) {
 	if err := o.checkMeasurement(); err != nil {
 		return nil, err
 	}
@@ -33,7 +54,7 @@ func BenchStage(ctx context.Context, o Options, st Stage, dir string, ds Dataset
 		defer proxy.Close()
 	}
 	o.Progress.Phase(PhaseStart)
-	run, err := startServe(ctx, o, st.serveArgs(), filepath.Join(dir, "stage-"+st.Key()+".log"), env...)
+	run, err := startServe(ctx, o, o.serveArgs(st), filepath.Join(dir, "stage-"+st.Key()+".log"), env...)
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", st.Key(), err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/internal/appcost"
+	"github.com/scalelab/scalelab/stages"
 )
 
 func TestParseWrk(t *testing.T) {
@@ -128,5 +130,26 @@ func TestNoIndexStageHasTheLongDeadline(t *testing.T) {
 	two, _ := FindStage("2")
 	if got := strings.Join(two.serveArgs(), " "); got != "2" {
 		t.Errorf("stage 2: serve %s, want the default deadline", got)
+	}
+}
+
+// The app model reaches every stage of the site the driver starts, not
+// stage 0's baselines, and a default run's command line is unchanged.
+func TestAppCostsReachTheServedStages(t *testing.T) {
+	o := Options{AppCosts: appcost.Costs{PerRequest: 7 * time.Millisecond, Start: 36 * time.Millisecond}}
+	for _, st := range LabStages() {
+		got := strings.Join(o.serveArgs(st), " ")
+		has := strings.Contains(got, "--app-cpu 7ms --app-start-cpu 36ms")
+		if has == (st.Process == stages.Baselines) {
+			t.Errorf("stage %s: serve %s", st.Key(), got)
+		}
+	}
+	if c := o.recordedCost(); c == nil || c.PerRequestMs != 7 || c.StartMs != 36 {
+		t.Errorf("recorded as %+v", c)
+	}
+	var plain Options
+	two, _ := FindStage("2")
+	if got := strings.Join(plain.serveArgs(two), " "); got != "2" || plain.recordedCost() != nil {
+		t.Errorf("without the model: serve %s, recorded %+v", got, plain.recordedCost())
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/scalelab/scalelab/bench"
+	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/internal/appcost"
 )
 
 // Options say how to measure.
@@ -58,6 +60,21 @@ type Options struct {
 	// Progress, if set, is told where the run is at every phase change
 	// (a terminal's live line, or plain lines in a log); nil says nothing.
 	Progress *Progress
+	// AppCosts model a costlier app (--app-cpu, --app-start-cpu): every
+	// stage of the site is served with them (stage 0's baselines, the
+	// orders of magnitude of today's machine, are not), and they are
+	// recorded in the run's settings and each result.
+	AppCosts appcost.Costs
+}
+
+// recordedCost is the app model as the record keeps it: nil for Go as it
+// is, so that a default run's record is unchanged.
+func (o *Options) recordedCost() *record.AppCost {
+	if o.AppCosts.Zero() {
+		return nil
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return &record.AppCost{PerRequestMs: ms(o.AppCosts.PerRequest), StartMs: ms(o.AppCosts.Start)}
 }
 
 // Validate checks the options and normalises them (Rate > 0 sets
@@ -102,6 +119,8 @@ func (o *Options) checkLoad() error {
 		return bench.Usagef("--warmup must not be negative, got %s", o.Warmup)
 	case o.Repeat < 1:
 		return bench.Usagef("--repeat must be 1 or more, got %d", o.Repeat)
+	case o.AppCosts.Check() != nil:
+		return bench.Usagef("%v", o.AppCosts.Check())
 	}
 	if o.Rate > 0 {
 		o.Connections = 0

@@ -89,7 +89,8 @@ func newRunRecord(o Options, plan []Stage, ds Dataset, dbVersion string) (*runRe
 	}
 	run := &Run{Version: record.RunVersion, Started: started, Machine: m, Commit: gitCommit(),
 		Settings: Settings{Users: ds.Users, Photos: ds.Photos, Seed: ds.Seed, Connections: o.Connections, Rate: o.Rate,
-			DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Repeat: o.Repeat, Tools: o.Tools, Workload: "photos", Sweep: o.Sweep}}
+			DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Repeat: o.Repeat, Tools: o.Tools, Workload: "photos", Sweep: o.Sweep,
+			AppCost: o.recordedCost()}}
 	for _, st := range plan {
 		run.Settings.Stages = append(run.Settings.Stages, st.Key())
 	}
@@ -196,6 +197,9 @@ func printResult(o Options, run *Run, r Result) {
 }
 
 func printHeader(o Options) {
+	if c := o.recordedCost(); c != nil {
+		fmt.Fprintf(o.Stdout, "%s (a model of the talk's Python, as GOMAXPROCS=1 is of its GIL; stage 0 does not pay it)\n", c)
+	}
 	fmt.Fprintf(o.Stdout, "%-10s %-18s %-8s %-14s %10s %18s %9s %9s %7s %8s %8s  %s\n", "stage", "name", "page", "tool", "req/s", "vs st.1", "talk", "p99 ms", "errors", "sql/view", "idle %", "verified")
 }
 

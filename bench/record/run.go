@@ -123,6 +123,39 @@ type RunSettings struct {
 	// measured its stages in interleaved rounds: "3#2" is stage 3's
 	// measurement of round 2.
 	Order []string `json:"order,omitempty"`
+	// AppCost is the modelled app's CPU cost (--app-cpu, --app-start-cpu);
+	// nil when the app was Go as it is (and in records made before it
+	// could be modelled).
+	AppCost *AppCost `json:"app_cost,omitempty"`
+	// ClientCPUs are the CPUs the load generator (and ab, wrk) ran on,
+	// ServerCPUs those left to every server the lab started
+	// (--client-cpus, as the kernel lists them: "0", "1-3"); empty when
+	// nothing was pinned.
+	ClientCPUs string `json:"client_cpus,omitempty"`
+	ServerCPUs string `json:"server_cpus,omitempty"`
+}
+
+// AppCost is a model of a costlier app, as GOMAXPROCS=1 is a model of the
+// GIL: every request that reached an app process first burnt PerRequestMs
+// of its thread's CPU time, and each app process burnt StartMs when it
+// started (a CGI process on every request). The talk's Python: 7.2 ms and
+// 36 ms, from its own figures (docs/talk-regime.md).
+type AppCost struct {
+	PerRequestMs float64 `json:"per_request_ms"`
+	StartMs      float64 `json:"start_ms"`
+}
+
+// String is the model as captions and tables say it.
+func (c *AppCost) String() string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf("app modelled: %s ms CPU a request + %s ms at start", trimMs(c.PerRequestMs), trimMs(c.StartMs))
+}
+
+// trimMs prints a cost in milliseconds without trailing zeros: 7, 0.25.
+func trimMs(v float64) string {
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // Machine is where the run was taken.
@@ -194,6 +227,9 @@ type Result struct {
 	Warmups []Warmup `json:"warmups,omitempty"`
 	// Verification is "passed", "skipped" or the failure.
 	Verification string `json:"verification"`
+	// AppCost is the modelled app's cost this result was measured with
+	// (see RunSettings.AppCost); nil: Go as it is.
+	AppCost *AppCost `json:"app_cost,omitempty"`
 	// TalkRPS is the talk's figure for this stage.
 	TalkRPS float64 `json:"talk_requests_per_s,omitempty"`
 	// Records are the load generator's records (with histograms), one per

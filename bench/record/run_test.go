@@ -119,3 +119,34 @@ func TestRunWriteRead(t *testing.T) {
 		t.Errorf("a newer record: %v", err)
 	}
 }
+
+// The app model is additive: a run made with it keeps it in its settings
+// and results, one made without it (or before it existed) reads as Go as
+// it is, and writes no trace of it.
+func TestAppCostRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	cost := &record.AppCost{PerRequestMs: 7, StartMs: 36}
+	run := &record.Run{Version: record.RunVersion, Settings: record.RunSettings{AppCost: cost, ClientCPUs: "1", ServerCPUs: "0"},
+		Results: []record.Result{{Stage: "2", Tool: "scalelab load", AppCost: cost}}}
+	if err := run.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := record.ReadRun(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.Settings.AppCost != *cost || *got.Results[0].AppCost != *cost || got.Settings.ClientCPUs != "1" || got.Settings.ServerCPUs != "0" {
+		t.Errorf("read back %+v, %+v", got.Settings, got.Results[0].AppCost)
+	}
+	if s := cost.String(); !strings.Contains(s, "7 ms") || !strings.Contains(s, "36 ms") {
+		t.Errorf("the model says %q", s)
+	}
+	plain := &record.Run{Version: record.RunVersion, Results: []record.Result{{Stage: "2"}}}
+	b, err := json.Marshal(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "app_cost") || strings.Contains(string(b), "client_cpus") {
+		t.Errorf("a run without the model records it: %s", b)
+	}
+}

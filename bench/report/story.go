@@ -185,7 +185,11 @@ func caption(run *record.Run) string {
 	if c := run.Commit; c != "" && c != "unknown" {
 		parts = append(parts, "scalelab "+shortCommit(c))
 	}
-	return strings.Join(nonEmpty(parts), "  ·  ")
+	line := strings.Join(nonEmpty(parts), "  ·  ")
+	if m := modelLine(run); m != "" {
+		line += "\n" + m
+	}
+	return line
 }
 
 func settingsLine(run *record.Run) string {
@@ -195,6 +199,21 @@ func settingsLine(run *record.Run) string {
 		load = fmt.Sprintf("%s req/s open loop", num(s.Rate))
 	}
 	return fmt.Sprintf("%s users, %s, %d × %s s per stage", num(float64(s.Users)), load, max(s.Repeat, 1), trim(s.DurationS))
+}
+
+// modelLine says the models and the pinning a run was made with, "" for
+// none: they change what the numbers mean, so a chart copied into a slide
+// says them, as it says the machine.
+func modelLine(run *record.Run) string {
+	s := run.Settings
+	var parts []string
+	if c := s.AppCost; c != nil {
+		parts = append(parts, c.String()+" (every stage of the site; a model of the talk's Python, as GOMAXPROCS=1 is of its GIL)")
+	}
+	if s.ClientCPUs != "" {
+		parts = append(parts, fmt.Sprintf("load generator pinned to CPU %s, servers to CPU %s", s.ClientCPUs, s.ServerCPUs))
+	}
+	return strings.Join(parts, "  ·  ")
 }
 
 func shortCommit(c string) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/bench/report"
 	"github.com/scalelab/scalelab/data"
+	"github.com/scalelab/scalelab/internal/appserver"
 	"github.com/scalelab/scalelab/stages"
 )
 
@@ -52,6 +53,7 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
 	f.DurationVar(&d.CapacityStep, "capacity-step", 3*time.Second, "length of each trial of the capacity search")
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "pass/fail criterion, e.g. 'p99<100ms', 'errors<0.1%', 'stage=4:rps>10000' (repeatable): exit 1 when one is breached, after the record is written")
 	f.IntSliceVar(&d.Sweep, "sweep", nil, "also measure each stage at these connection counts (e.g. 1,4,16,64,256): throughput against concurrency")
+	appserver.AddCostFlags(f, &d.AppCosts)
 }
 
 // validate turns the flags into the driver's options and checks them

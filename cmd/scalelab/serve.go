@@ -93,7 +93,12 @@ Stages:
                 a stage spread over machines (see --upstream); --cache for 4
 
 --no-index drops the secondary indexes for the run and restores them when it
-ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).`,
+ends (the talk's stage 4 fell from 616 to 28 requests/s without its index).
+
+--app-cpu and --app-start-cpu model a costlier app than Go (the talk's
+Python: --app-cpu 7ms --app-start-cpu 36ms): CPU time every request that
+reaches an app process burns first, and each app process as it starts (a
+CGI process on every request). Stage 0's baselines do not pay them.`,
 		Example: `  scalelab serve 1
   scalelab serve appserver --addr 127.0.0.1:8080
   scalelab serve 2 --procs 0`,
@@ -299,6 +304,10 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, out io.Wri
 		srv = st
 		fmt.Fprintf(out, "stage %s: nginx (pid %d) in front of %d app servers %v, GOMAXPROCS=1 each\n",
 			o.Stage.ID, st.Nginx().Process().PID, len(st.Addrs), st.Addrs)
+	}
+	if !o.Costs.Zero() && (o.App || o.Stage.Process != stages.Baselines) {
+		fmt.Fprintf(out, "the app is modelled: every request that reaches an app process burns %s of its thread's CPU, each app process %s as it starts (a CGI process on every request)\n",
+			o.Costs.PerRequest, o.Costs.Start)
 	}
 	fmt.Fprintf(out, "serving %s — Ctrl-C stops it\n", srv.URL())
 	if o.ReadyFile != "" {
