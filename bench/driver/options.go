@@ -11,6 +11,7 @@ import (
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/internal/appcost"
+	"github.com/scalelab/scalelab/internal/cpuset"
 )
 
 // Options say how to measure.
@@ -65,6 +66,11 @@ type Options struct {
 	// orders of magnitude of today's machine, are not), and they are
 	// recorded in the run's settings and each result.
 	AppCosts appcost.Costs
+	// ClientCPUs, if set, are the CPUs the load generator (this process,
+	// and ab and wrk, which it starts) runs on, and ServerCPUs the rest,
+	// to which every server of the lab is pinned (--client-cpus; see
+	// cpuset.Split).
+	ClientCPUs, ServerCPUs cpuset.Set
 }
 
 // recordedCost is the app model as the record keeps it: nil for Go as it

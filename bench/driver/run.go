@@ -36,6 +36,9 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 	if err := o.Validate(); err != nil {
 		return "", nil, err
 	}
+	if err := pinClient(o); err != nil {
+		return "", nil, err
+	}
 	rec, err := newRunRecord(o, plan, ds, dbVersion)
 	if err != nil {
 		return "", nil, err
@@ -90,7 +93,7 @@ func newRunRecord(o Options, plan []Stage, ds Dataset, dbVersion string) (*runRe
 	run := &Run{Version: record.RunVersion, Started: started, Machine: m, Commit: gitCommit(),
 		Settings: Settings{Users: ds.Users, Photos: ds.Photos, Seed: ds.Seed, Connections: o.Connections, Rate: o.Rate,
 			DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Repeat: o.Repeat, Tools: o.Tools, Workload: "photos", Sweep: o.Sweep,
-			AppCost: o.recordedCost()}}
+			AppCost: o.recordedCost(), ClientCPUs: o.ClientCPUs.String(), ServerCPUs: o.ServerCPUs.String()}}
 	for _, st := range plan {
 		run.Settings.Stages = append(run.Settings.Stages, st.Key())
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/internal/cpuset"
 )
 
 // served is a running "scalelab serve" child.
@@ -71,6 +72,10 @@ func startServe(ctx context.Context, o Options, args []string, logPath string, e
 			if err := json.Unmarshal(b, &r); err == nil && len(r.URLs) > 0 {
 				os.Remove(ready)
 				s.urls = r.URLs
+				if err := pinServers(o, s.pid); err != nil {
+					s.stop()
+					return nil, err
+				}
 				return s, nil
 			}
 		}
@@ -111,4 +116,47 @@ func tail(path string) string {
 		lines = lines[len(lines)-3:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// pinClient pins this process — the load generator, and the ab and wrk it
+// starts — to o.ClientCPUs, and checks that the kernel did.
+func pinClient(o Options) error {
+	if len(o.ClientCPUs) == 0 {
+		return nil
+	}
+	if err := cpuset.PinSelf(o.ClientCPUs); err != nil {
+		return err
+	}
+	return checkPinned(os.Getpid(), "the load generator", o.ClientCPUs)
+}
+
+// pinServers pins every server of a stage — the serve child and all it
+// started, nginx, the app servers, PostgreSQL and memcached — to
+// o.ServerCPUs, and checks that the kernel did: what they start later (a
+// CGI program, a database backend, a restarted app server) inherits it.
+func pinServers(o Options, servePID int) error {
+	if len(o.ServerCPUs) == 0 {
+		return nil
+	}
+	for _, pid := range watchList(o.Lab, servePID) {
+		if err := cpuset.PinTree(pid, o.ServerCPUs); err != nil {
+			return err
+		}
+		if err := checkPinned(pid, fmt.Sprintf("server process %d", pid), o.ServerCPUs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPinned reads back from /proc the CPUs pid may run on.
+func checkPinned(pid int, what string, want cpuset.Set) error {
+	got, err := cpuset.Of(pid)
+	if err != nil {
+		return err
+	}
+	if got.String() != want.String() {
+		return fmt.Errorf("%s runs on CPU %s after pinning it to %s (a cgroup's cpuset may forbid it)", what, got, want)
+	}
+	return nil
 }

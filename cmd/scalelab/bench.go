@@ -19,6 +19,7 @@ import (
 	"github.com/scalelab/scalelab/bench/report"
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/internal/appserver"
+	"github.com/scalelab/scalelab/internal/cpuset"
 	"github.com/scalelab/scalelab/stages"
 )
 
@@ -35,6 +36,8 @@ type benchOptions struct {
 	// Thresholds are --threshold as given, and parsed by validate.
 	Thresholds []string
 	thresholds []bench.Threshold
+	// ClientCPUs is --client-cpus, split into the driver's two sets.
+	ClientCPUs string
 }
 
 func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
@@ -54,6 +57,7 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "pass/fail criterion, e.g. 'p99<100ms', 'errors<0.1%', 'stage=4:rps>10000' (repeatable): exit 1 when one is breached, after the record is written")
 	f.IntSliceVar(&d.Sweep, "sweep", nil, "also measure each stage at these connection counts (e.g. 1,4,16,64,256): throughput against concurrency")
 	appserver.AddCostFlags(f, &d.AppCosts)
+	f.StringVar(&o.ClientCPUs, "client-cpus", "", "pin the load generator (and ab, wrk) to these `CPUs` (0, 0-1, 0,2) and every server the lab starts to the others")
 }
 
 // validate turns the flags into the driver's options and checks them
@@ -74,6 +78,11 @@ func (o *benchOptions) validate(g *globalOptions) error {
 	}
 	if o.Fault.Kind != "" {
 		o.d.Fault = &o.Fault
+	}
+	if o.ClientCPUs != "" {
+		if o.d.ClientCPUs, o.d.ServerCPUs, err = cpuset.Split(o.ClientCPUs); err != nil {
+			return usagef("--client-cpus: %v", err)
+		}
 	}
 	// The lab as configured (external services or its own), which a fault
 	// must be able to stop; nothing is started or claimed here.

@@ -10,11 +10,12 @@ import (
 
 	"github.com/scalelab/scalelab/bench"
 	"github.com/scalelab/scalelab/bench/workload"
+	"github.com/scalelab/scalelab/internal/cpuset"
 )
 
 func newLoadCmd(g *globalOptions) *cobra.Command {
 	var opts bench.LoadOptions
-	var mix, tags string
+	var mix, tags, clientCPUs string
 	var thresholds []string
 	cmd := &cobra.Command{
 		Use:   "load URL...",
@@ -76,6 +77,17 @@ images, logins and comments), the same requests for the same --seed.`,
 				}
 			}
 			opts.Thresholds = ts
+			if clientCPUs != "" {
+				// The servers are someone else's: the check only keeps a
+				// CPU free for them, the pin is this process's own.
+				client, _, err := cpuset.Split(clientCPUs)
+				if err != nil {
+					return usagef("load: --client-cpus: %v", err)
+				}
+				if err := cpuset.PinSelf(client); err != nil {
+					return err
+				}
+			}
 			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 			_, err = bench.Load(cmd.Context(), opts)
@@ -97,6 +109,7 @@ images, logins and comments), the same requests for the same --seed.`,
 	f.StringVarP(&opts.Out, "out", "o", "", "write the JSON record (with histograms) to this `file`")
 	f.StringArrayVar(&thresholds, "threshold", nil, "pass/fail criterion, e.g. 'p99<100ms', 'errors<0.1%', 'rps>1000' (repeatable): exit 1 when one is breached")
 	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow targets outside the loopback")
+	f.StringVar(&clientCPUs, "client-cpus", "", "run the load generator on these `CPUs` only (0, 0-1, 0,2), leaving the others to the servers")
 	f.BoolVar(&opts.Portable, "portable", false, "use the goroutine-per-connection client even where epoll is available")
 
 	f.StringVar(&opts.Workload, "workload", "", "request mix: photos (the photo site's visitors)")

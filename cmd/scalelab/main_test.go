@@ -577,6 +577,11 @@ func TestBenchBadUsage(t *testing.T) {
 		{"bench", "2", "--repeat", "0"},
 		{"bench", "2", "--tool", "siege"},
 		{"lab", "--duration", "0s"},
+		{"lab", "--app-cpu", "-1ms"},
+		{"bench", "2", "--app-start-cpu", "11s"},
+		{"lab", "--client-cpus", "x"},
+		{"bench", "2", "--client-cpus", "1000"},
+		{"load", "http://127.0.0.1:1/", "--client-cpus", "1000"},
 	} {
 		r := run(t, nil, args...)
 		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
