@@ -9,7 +9,7 @@ TESTFLAGS ?=
 # Extra flags for scalelab lab and bench, e.g. LABFLAGS="--tool ab,wrk"
 LABFLAGS ?=
 
-.PHONY: all build deps test test-busy vet fuzz lab lab-quick faults stage-0 stage-1 stage-1f stage-2 stage-3 stage-4 image serve-0 serve-1 serve-1f serve-2 serve-3 serve-4 up down seed status clean
+.PHONY: all build deps test test-busy vet fuzz lab lab-quick lab-talk crossover faults stage-0 stage-1 stage-1f stage-2 stage-3 stage-4 image serve-0 serve-1 serve-1f serve-2 serve-3 serve-4 up down seed status clean
 
 all: build
 
@@ -68,6 +68,16 @@ lab: deps build
 
 lab-quick: deps build
 	$(BIN) lab --quick --state $(STATE) $(LABFLAGS)
+
+# The talk's regime: the app costs what the talk's Python cost
+# (docs/talk-regime.md).
+lab-talk: deps build
+	$(BIN) lab --app-cpu 7ms --app-start-cpu 36ms --state $(STATE) $(LABFLAGS)
+
+# When does a load balancer pay? Stages 2, 3 and 4 at app costs from 0 to
+# 8 ms, drawn as crossover.png (docs/talk-regime.md).
+crossover: deps build
+	$(BIN) lab --crossover --state $(STATE) $(LABFLAGS)
 
 # Measure one stage (make stage-4 LABFLAGS="--no-index --tool ab,wrk").
 stage-0 stage-1 stage-1f stage-2 stage-3 stage-4: deps build

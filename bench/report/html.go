@@ -59,6 +59,7 @@ func HTML(run *record.Run, charts []Chart, images map[string][]byte) ([]byte, er
 		Charts     map[string]*htmlChart
 		Stages     []htmlStage
 		Verdict    string
+		Explained  []Explanation
 		Costs      []costRow
 		TalkAB     float64
 		TalkStage1 float64
@@ -68,7 +69,7 @@ func HTML(run *record.Run, charts []Chart, images map[string][]byte) ([]byte, er
 		// Model is the capacity model's section (nil: nothing to model).
 		Model *modelSection
 	}{Model: capacitySection(run), Faults: faultNotes(run), Warmups: warmupNotes(run), Writes: writeNotes(run), Run: run, Caption: caption(run), Settings: settingsLine(run), Warnings: allWarnings(run, rs), Rows: rs,
-		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), Costs: costRows(run), TalkAB: talkAB, TalkStage1: TalkStage1}
+		Charts: map[string]*htmlChart{}, Verdict: indexVerdict(run), Explained: Explanations(run), Costs: costRows(run), TalkAB: talkAB, TalkStage1: TalkStage1}
 	for _, c := range charts {
 		png, ok := images[c.Name]
 		if !ok {

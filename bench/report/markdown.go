@@ -35,6 +35,12 @@ func Markdown(run *record.Run, charts []Chart) []byte {
 	if v := indexVerdict(run); v != "" {
 		fmt.Fprintf(&b, "\n%s\n", v)
 	}
+	if es := Explanations(run); len(es) > 0 {
+		b.WriteString("\n**Beside the talk, step by step:**\n\n")
+		for _, e := range es {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(e.Text))
+		}
+	}
 	if cs := costRows(run); len(cs) > 0 {
 		b.WriteString("\n**Where the time went** (per page view; CPU per request from /proc, idle share of the machine):\n\n")
 		b.WriteString("| stage | SQL statements / view | memcached gets / hits per view | CPU µs / request | most of it | idle | capacity |\n|---|--:|--:|--:|---|--:|---|\n")

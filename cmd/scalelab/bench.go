@@ -282,6 +282,13 @@ func runDriver(ctx context.Context, g *globalOptions, o *benchOptions, stages []
 		}
 		err = errors.Join(err, bench.ThresholdError(run.Thresholds))
 	}
+	if run != nil {
+		// Where a step falls short of the talk's, say why, from the
+		// run's own record.
+		for _, e := range report.Explanations(run) {
+			fmt.Fprintf(out, "why: %s\n", e.Text)
+		}
+	}
 	if dir != "" {
 		printSteps(out, dir)
 		fmt.Fprintf(out, "records: %s/run.json, summary.csv, bench.txt, latency-*.hgrm\n", dir)
