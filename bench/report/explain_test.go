@@ -112,3 +112,23 @@ func TestNoExplanationForTheNoIndexCollapse(t *testing.T) {
 		}
 	}
 }
+
+// Any other step that falls short is told by its machine and its costs;
+// one within a tenth of the talk's is the talk's.
+func TestExplanationOfOtherSteps(t *testing.T) {
+	run := referenceRun(t)
+	three, four := result(t, run, "3"), result(t, run, "4")
+	talk := talkRPS(four) / talkRPS(three)
+	four.RPS = 0.95 * talk * three.RPS
+	if text := explanationOf(run, "4"); text != "" {
+		t.Errorf("a step within a tenth of the talk's is explained: %s", text)
+	}
+	four.RPS = 0.5 * talk * three.RPS
+	four.Where.CPUUsPerRequest = map[string]float64{record.CPUNginx: 321, record.CPUMemcached: 54}
+	text := explanationOf(run, "4")
+	for _, want := range []string{"a request cost 375 µs of CPU: nginx 321 µs, memcached 54 µs", "The app here is Go"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("stage 4 short of the talk: lacks %q:\n%s", want, text)
+		}
+	}
+}
