@@ -153,3 +153,25 @@ func TestAppCostsReachTheServedStages(t *testing.T) {
 		t.Errorf("without the model: serve %s, recorded %+v", got, plain.recordedCost())
 	}
 }
+
+// A crossover run sets the app's cost itself and measures nothing else.
+func TestCrossoverOptions(t *testing.T) {
+	base := Options{Users: 10, Connections: 1, Duration: time.Second, Repeat: 1, CapacityStep: time.Second, Crossover: CrossoverCosts}
+	if err := base.checkMeasurement(); err != nil {
+		t.Fatalf("a plain crossover: %v", err)
+	}
+	for name, o := range map[string]Options{
+		"--app-cpu": {AppCosts: appcost.Costs{PerRequest: time.Millisecond}},
+		"--sweep":   {Sweep: []int{1, 2}},
+		"--tool":    {Tools: []string{"ab"}},
+	} {
+		bad := base
+		bad.AppCosts, bad.Sweep, bad.Tools = o.AppCosts, o.Sweep, o.Tools
+		if err := bad.checkMeasurement(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("crossover with %s: %v", name, err)
+		}
+	}
+	if len(CrossoverCosts) < 6 || CrossoverCosts[0] != 0 {
+		t.Errorf("the crossover's costs %v: want at least 6, from Go as it is", CrossoverCosts)
+	}
+}

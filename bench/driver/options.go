@@ -71,6 +71,10 @@ type Options struct {
 	// to which every server of the lab is pinned (--client-cpus; see
 	// cpuset.Split).
 	ClientCPUs, ServerCPUs cpuset.Set
+	// Crossover, if set, are app costs per request at each of which every
+	// stage is measured (lab --crossover, CrossoverCosts): when does a
+	// load balancer pay?
+	Crossover []time.Duration
 }
 
 // recordedCost is the app model as the record keeps it: nil for Go as it
@@ -99,7 +103,7 @@ func (o *Options) Validate() error {
 // checkMeasurement is Validate without the results folder: what
 // BenchStage, which writes none, needs.
 func (o *Options) checkMeasurement() error {
-	for _, check := range []func() error{o.checkLoad, o.checkExtras, o.checkFault} {
+	for _, check := range []func() error{o.checkLoad, o.checkExtras, o.checkFault, o.checkCrossover} {
 		if err := check(); err != nil {
 			return err
 		}

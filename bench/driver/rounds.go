@@ -21,7 +21,7 @@ import (
 // interleaved says whether a plan is measured in rounds: several stages,
 // several repeats, and no fault (a fault run is one measurement).
 func interleaved(o Options, plan []Stage) bool {
-	return len(plan) > 1 && o.Repeat > 1 && o.Fault == nil
+	return len(plan) > 1 && o.Repeat > 1 && o.Fault == nil && len(o.Crossover) == 0
 }
 
 // benchRounds measures the plan in o.Repeat rounds (see above), saving the

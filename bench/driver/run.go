@@ -49,7 +49,11 @@ func RunStages(ctx context.Context, o Options, plan []Stage, ds Dataset, dbVersi
 	announceRun(ctx, o, rec.dir, ds, interleaved(o, plan))
 	bench := benchPlan
 	rounds, repeats := 1, o.Repeat
-	if interleaved(o, plan) {
+	switch {
+	case len(o.Crossover) > 0:
+		// Each app cost is a round of the plan's stages.
+		bench, rounds = benchCrossover, len(o.Crossover)
+	case interleaved(o, plan):
 		bench, rounds, repeats = benchRounds, o.Repeat, 1
 	}
 	o.Progress.Plan(len(plan), rounds, repeats, o.Warmup, o.Duration)
@@ -94,6 +98,9 @@ func newRunRecord(o Options, plan []Stage, ds Dataset, dbVersion string) (*runRe
 		Settings: Settings{Users: ds.Users, Photos: ds.Photos, Seed: ds.Seed, Connections: o.Connections, Rate: o.Rate,
 			DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Repeat: o.Repeat, Tools: o.Tools, Workload: "photos", Sweep: o.Sweep,
 			AppCost: o.recordedCost(), ClientCPUs: o.ClientCPUs.String(), ServerCPUs: o.ServerCPUs.String()}}
+	for _, c := range o.Crossover {
+		run.Settings.Crossover = append(run.Settings.Crossover, float64(c)/float64(time.Millisecond))
+	}
 	for _, st := range plan {
 		run.Settings.Stages = append(run.Settings.Stages, st.Key())
 	}
@@ -224,6 +231,9 @@ func printRow(o Options, run *Run, x Result) {
 	}
 	if x.Sweep {
 		page = fmt.Sprintf("c=%d", x.Connections)
+	}
+	if x.AppCost != nil && len(run.Settings.Crossover) > 0 {
+		page = fmt.Sprintf("app %gms", x.AppCost.PerRequestMs)
 	}
 	sql, idle := "-", "-"
 	if w := x.Where; w != nil {

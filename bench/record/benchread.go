@@ -106,6 +106,11 @@ func resultOfBenchName(n benchfmt.Name) (Result, error) {
 		case "conns":
 			x.Connections, _ = strconv.Atoi(v)
 			x.Sweep = true
+		case "appcpu":
+			// The app modelled: its start-up cost is not in the name.
+			if ms, err := strconv.ParseFloat(strings.TrimSuffix(v, "ms"), 64); err == nil {
+				x.AppCost = &AppCost{PerRequestMs: ms}
+			}
 		}
 	}
 	id, noIndex := stages.ParseKey(key)

@@ -142,7 +142,9 @@ func round(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
 // BenchName is a result's benchmark name in bench.txt, without the
 // "Benchmark" prefix: keys benchstat groups and filters by
 // ("Stage/stage=4-noindex/tool=scalelab", "/page=static" for a baseline,
-// "/conns=64" for a point of a sweep).
+// "/conns=64" for a point of a sweep, "/appcpu=7ms" for a stage measured
+// with the app modelled: benchstat must not take it for the same stage
+// with Go as it is).
 func (x *Result) BenchName() string {
 	name := "Stage/stage=" + x.Key()
 	if x.Page != "" {
@@ -151,6 +153,9 @@ func (x *Result) BenchName() string {
 	name += "/tool=" + benchValue(strings.TrimSuffix(x.Tool, " load"))
 	if x.Sweep {
 		name += fmt.Sprintf("/conns=%d", x.Connections)
+	}
+	if x.AppCost != nil {
+		name += "/appcpu=" + trimMs(x.AppCost.PerRequestMs) + "ms"
 	}
 	return name
 }
@@ -262,6 +267,9 @@ func (x *Result) HGRMName() string {
 	name += "-" + benchValue(strings.TrimSuffix(x.Tool, " load"))
 	if x.Sweep {
 		name += fmt.Sprintf("-c%d", x.Connections)
+	}
+	if x.AppCost != nil {
+		name += "-app" + trimMs(x.AppCost.PerRequestMs) + "ms"
 	}
 	return name + ".hgrm"
 }

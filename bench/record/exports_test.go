@@ -254,3 +254,28 @@ func stageName(x record.Result) string {
 	}
 	return "cached"
 }
+
+// A stage measured with the app modelled is another benchmark than the
+// same stage with Go as it is, and reads back with its model.
+func TestBenchNameKeepsTheAppModel(t *testing.T) {
+	plain, modelled := stageResult("3", 100), stageResult("3", 50)
+	modelled.AppCost = &record.AppCost{PerRequestMs: 0.25, StartMs: 36}
+	if plain.BenchName() == modelled.BenchName() || !strings.HasSuffix(modelled.BenchName(), "/appcpu=0.25ms") {
+		t.Errorf("names %q and %q", plain.BenchName(), modelled.BenchName())
+	}
+	if plain.HGRMName() == modelled.HGRMName() {
+		t.Errorf("one .hgrm name for both: %q", plain.HGRMName())
+	}
+	run := &record.Run{Machine: record.Machine{Cores: 2}, Results: []record.Result{plain, modelled}}
+	path := filepath.Join(t.TempDir(), "bench.txt")
+	if err := os.WriteFile(path, run.BenchFmt(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := record.ReadBenchFmt(path)
+	if err != nil || len(got.Results) != 2 {
+		t.Fatalf("read back: %v, %+v", err, got)
+	}
+	if got.Results[0].AppCost != nil || got.Results[1].AppCost == nil || got.Results[1].AppCost.PerRequestMs != 0.25 {
+		t.Errorf("models read back: %+v, %+v", got.Results[0].AppCost, got.Results[1].AppCost)
+	}
+}

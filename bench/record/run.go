@@ -133,6 +133,10 @@ type RunSettings struct {
 	// nothing was pinned.
 	ClientCPUs string `json:"client_cpus,omitempty"`
 	ServerCPUs string `json:"server_cpus,omitempty"`
+	// Crossover are the app costs, in milliseconds of CPU a request, at
+	// which a crossover run (lab --crossover) measured its stages: when
+	// does a load balancer pay?
+	Crossover []float64 `json:"crossover_app_cpu_ms,omitempty"`
 }
 
 // AppCost is a model of a costlier app, as GOMAXPROCS=1 is a model of the
@@ -189,7 +193,12 @@ type Result struct {
 	// Sweep marks a point of a concurrency sweep, made at Connections
 	// beside the stage's main result; tables and speed-ups use the main
 	// result.
-	Sweep     bool    `json:"sweep,omitempty"`
+	Sweep bool `json:"sweep,omitempty"`
+	// Crossover marks a point of a crossover run (lab --crossover)
+	// measured with the app modelled (AppCost); the same stage measured
+	// with Go as it is is the stage's main result, which tables and
+	// speed-ups use.
+	Crossover bool    `json:"crossover,omitempty"`
 	DurationS float64 `json:"duration_s"`
 	Requests  int64   `json:"requests"`
 	Errors    int64   `json:"errors"`

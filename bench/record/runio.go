@@ -157,7 +157,7 @@ func (r *Run) Stage1RPS(tool string) float64 {
 func (r *Run) Stage1(tool string) *Result {
 	for i := range r.Results {
 		x := &r.Results[i]
-		if x.Stage == stages.Base().ID && !x.NoIndex && x.Tool == tool && !x.Sweep {
+		if x.Stage == stages.Base().ID && !x.NoIndex && x.Tool == tool && !x.Sweep && !x.Crossover {
 			return x
 		}
 	}

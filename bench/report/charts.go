@@ -68,6 +68,9 @@ func Charts(run *record.Run) []Chart {
 	if x := faulted(run); x != nil {
 		out = append(out, Chart{"fault", "The fault: the dip and the recovery", faultFigure(run, x)})
 	}
+	if len(crossoverSeries(run)) > 0 {
+		out = append(out, Chart{"crossover", "The crossover: when a load balancer pays, against the app's cost", crossoverFigure(run)})
+	}
 	return out
 }
 

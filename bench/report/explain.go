@@ -37,6 +37,11 @@ func Explanations(run *record.Run) []Explanation {
 	if line := talkBeside(run); line != "" {
 		out = append(out, Explanation{Text: line})
 	}
+	if len(run.Settings.Crossover) > 0 {
+		if line := breakEvenText(run); line != "" {
+			out = append(out, Explanation{Text: line})
+		}
+	}
 	xs := stageResults(run, BuiltinTool)
 	var prev *record.Result
 	for _, x := range xs {

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/scalelab/scalelab/bench/record"
@@ -100,13 +101,13 @@ func talkRPS(x *record.Result) float64 {
 }
 
 // stageResults returns the main results of the site's stages (not the
-// baselines, not the points of a sweep) measured with tool, in the talk's
-// order.
+// baselines, not the points of a sweep or a crossover) measured with tool,
+// in the talk's order.
 func stageResults(run *record.Run, tool string) []*record.Result {
 	var out []*record.Result
 	for i := range run.Results {
 		x := &run.Results[i]
-		if x.Tool == tool && x.Page == "" && !isBaseline(x) && !x.Sweep {
+		if x.Tool == tool && x.Page == "" && !isBaseline(x) && !x.Sweep && !x.Crossover {
 			out = append(out, x)
 		}
 	}
@@ -209,6 +210,13 @@ func modelLine(run *record.Run) string {
 	var parts []string
 	if c := s.AppCost; c != nil {
 		parts = append(parts, c.String()+" (every stage of the site; a model of the talk's Python, as GOMAXPROCS=1 is of its GIL)")
+	}
+	if len(s.Crossover) > 0 {
+		var cs []string
+		for _, c := range s.Crossover {
+			cs = append(cs, trimFloatMs(c))
+		}
+		parts = append(parts, "crossover: each stage with the app costing "+strings.Join(cs, ", ")+" ms of CPU a request")
 	}
 	if s.ClientCPUs != "" {
 		parts = append(parts, fmt.Sprintf("load generator pinned to CPU %s, servers to CPU %s", s.ClientCPUs, s.ServerCPUs))
@@ -339,3 +347,6 @@ func runWarnings(run *record.Run) []string {
 	}
 	return out
 }
+
+// trimFloatMs prints a cost in ms without trailing zeros: 0.25, 8.
+func trimFloatMs(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

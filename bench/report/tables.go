@@ -50,7 +50,7 @@ func rows(run *record.Run) []row {
 	var foreign []*record.Result
 	for i := range run.Results {
 		x := &run.Results[i]
-		if !slices.Contains(xs, x) && !x.Sweep {
+		if !slices.Contains(xs, x) && !x.Sweep && !x.Crossover {
 			foreign = append(foreign, x)
 		}
 	}

@@ -157,7 +157,7 @@ STAGE is ` + stageChoices + `;
 
 func newLabCmd(g *globalOptions) *cobra.Command {
 	o := &benchOptions{}
-	var quick bool
+	var quick, crossover bool
 	var only []string
 	var plan []driver.Stage
 	cmd := &cobra.Command{
@@ -191,9 +191,17 @@ a quarter of an hour.
 every stage or, with stage=KEY:, on one: p50/p90/p99/p99.9/max against a
 duration, rps against a rate, errors as a share ('errors<0.1%') or a count.
 The record is written first; then a breached one exits 1, and the terminal,
-run.json and the report's warnings say which.`,
+run.json and the report's warnings say which.
+
+--app-cpu and --app-start-cpu model a costlier app than Go (make lab-talk:
+the talk's Python, 7ms a request and 36ms to start). --crossover measures the
+app server and the balanced stages at app costs from 0 to 8ms a request and
+draws where scaling out starts to pay (crossover.png). --client-cpus pins the
+load generator to some CPUs and every server to the others.`,
 		Example: `  scalelab lab --quick
-  scalelab lab
+  scalelab lab --app-cpu 7ms --app-start-cpu 36ms
+  scalelab lab --crossover
+  scalelab lab --client-cpus 0
   scalelab lab --stages 2,3,4 --repeat 5
   scalelab lab --tool ab,wrk --out /tmp/runs
   scalelab lab --quick --threshold 'errors<0.1%' --threshold 'stage=4:rps>1000'`,
@@ -214,6 +222,20 @@ run.json and the report's warnings say which.`,
 				if !cmd.Flags().Changed("repeat") {
 					o.d.Repeat = 1
 				}
+			}
+			if crossover {
+				// When does a load balancer pay? The stages around the
+				// balancer, shorter runs: eight costs of three stages.
+				if len(only) == 0 {
+					only = crossoverStages()
+				}
+				if !cmd.Flags().Changed("duration") && !quick {
+					o.d.Duration = 5 * time.Second
+				}
+				if !cmd.Flags().Changed("repeat") {
+					o.d.Repeat = 1
+				}
+				o.d.Crossover = driver.CrossoverCosts
 			}
 			var err error
 			if plan, err = labPlan(only); err != nil {
@@ -238,7 +260,21 @@ run.json and the report's warnings say which.`,
 	o.d.Duration = 8 * time.Second
 	cmd.Flags().BoolVar(&o.FindCapacity, "capacity", false, "also search each stage's capacity at --slo")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a small dataset and short runs: a first look in about a minute")
+	cmd.Flags().BoolVar(&crossover, "crossover", false, "when does a load balancer pay? measure the app server, balanced and cached stages at app costs from 0 to 8ms a request (5 s each) and draw crossover.png")
 	return cmd
+}
+
+// crossoverStages are what lab --crossover measures by default: the app
+// server, the balanced stages behind nginx (with and without the cache),
+// from the table.
+func crossoverStages() []string {
+	var ids []string
+	for _, st := range stages.All {
+		if st.Process == stages.AppServer || st.Process == stages.Balanced {
+			ids = append(ids, st.ID)
+		}
+	}
+	return ids
 }
 
 // runDriver brings the lab up with the right dataset, measures the stages
