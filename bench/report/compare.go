@@ -69,6 +69,11 @@ func Compare(a, b *record.Run) []Comparison {
 	for side, run := range []*record.Run{a, b} {
 		for i := range run.Results {
 			x := &run.Results[i]
+			if x.Crossover {
+				// A crossover's modelled points are not the stage's
+				// result: its main one (the app as it is) is compared.
+				continue
+			}
 			k := key{x.Key(), x.Page, x.Tool, 0}
 			if x.Sweep {
 				k.conns = x.Connections

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -174,6 +175,9 @@ func explainStep(run *record.Run, x, p *record.Result, gain, talkGain float64) s
 		fmt.Fprintf(&b, "It spreads the app over several app servers behind nginx, but a request cost %s µs of CPU in all (%s), of which the app's own work was %s µs: at that cost this machine's %d cores serve at most %s req/s, only %s what %s already served with one core, and they were %s idle.",
 			num(xs.totalUs), xs.parts, num(xs.appUs), cores, fmtRPS(ceiling), fmtTimes(ceiling/p.RPS), longName(p), pct(xs.idle))
 		b.WriteString(" The balancer, the sessions in memcached, the database and the load generator share the app servers' cores.")
+		if be, ok := breakEven(run); ok && !be.Never && be.CostMs > 0 && model == nil {
+			fmt.Fprintf(&b, " By these figures it starts to win from an app cost of about %s ms of CPU a request.", trimFloat(math.Round(be.CostMs*100)/100))
+		}
 		b.WriteString(" " + whatWouldChange(model))
 	default:
 		fmt.Fprintf(&b, "On this machine's %d cores (%s idle) a request cost %s µs of CPU: %s.", cores, pct(xs.idle), num(xs.totalUs), xs.parts)

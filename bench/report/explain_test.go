@@ -55,6 +55,12 @@ func TestExplanationsFollowTheRecord(t *testing.T) {
 	w.CPUUsPerRequest = map[string]float64{record.CPUApp: 12345, record.CPUNginx: 678, record.CPUPostgres: 91, record.CPUClient: 23}
 	w.MachineS, w.CPUS[record.CPUIdle] = 100, 37
 	text = explanationOf(run, "3")
+	// 13,137 = 0.63·7·(two's app + c) + … : the break-even follows too.
+	if be, ok := breakEven(run); !ok || be.Cores != 7 || be.TotalUs != 13137 {
+		t.Errorf("the break-even's inputs: %+v", be)
+	} else if be.CostMs > 0 && !strings.Contains(text, "starts to win from an app cost of about") {
+		t.Errorf("a break-even above Go's cost is not said:\n%s", text)
+	}
 	for _, want := range []string{"7 cores", "37% idle", "13,137 µs of CPU in all", "the app's own work was 12,345 µs", "serve at most 533 req/s", "nginx 678 µs", "PostgreSQL 91 µs", "load generator 23 µs", "app servers 12,345 µs, nginx"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("doctored record: the explanation lacks %q:\n%s", want, text)
