@@ -156,9 +156,9 @@ func explainStep(run *record.Run, x, p *record.Result, gain, talkGain float64) s
 	b.WriteString(". ")
 	model := run.Settings.AppCost
 	switch {
-	case pst.Process == stages.CGIHost && st.Process != stages.CGIHost:
-		// The step from CGI: CGI's processes run on every core, a
-		// GIL-bound app server on one.
+	case pst.Process == stages.CGIHost && (st.Process == stages.AppServer || st.Process == stages.FastCGI):
+		// The step from CGI to one long-running process: CGI's processes
+		// run on every core, a GIL-bound app server on one.
 		ps, ok := storyOf(run, p)
 		if !ok {
 			return ""

@@ -138,3 +138,22 @@ func TestExplanationOfOtherSteps(t *testing.T) {
 		}
 	}
 }
+
+// A stage measured after CGI with no app server between them (it failed)
+// is not told as one process held to one core.
+func TestExplanationSkipsAFailedStage(t *testing.T) {
+	run := referenceRun(t)
+	var keep []record.Result
+	for _, x := range run.Results {
+		if x.Key() != "2" && x.Key() != "1f" {
+			keep = append(keep, x)
+		}
+	}
+	run.Results = keep
+	one, three := result(t, run, "1"), result(t, run, "3")
+	three.RPS = 2 * one.RPS
+	text := explanationOf(run, "3")
+	if text == "" || strings.Contains(text, "GOMAXPROCS=1") {
+		t.Errorf("stage 3 after stage 1: %q", text)
+	}
+}
