@@ -60,7 +60,7 @@ func startServe(ctx context.Context, o Options, args []string, logPath string, e
 	// Recorded in the lab, so that "scalelab down" stops it (and it stops
 	// what it started) even if the driver itself is killed.
 	if o.Lab != nil {
-		s.rec, s.lab = infra.Adopt("driver-serve-"+strings.Join(args, "-"), s.pid), o.Lab
+		s.rec, s.lab = infra.Adopt(servePrefix+strings.Join(args, "-"), s.pid), o.Lab
 		o.Lab.Record(s.rec)
 	}
 	deadline := time.Now().Add(3 * time.Minute)

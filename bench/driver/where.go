@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,17 +43,40 @@ func components(lab *infra.Lab) (nginx, apps []int, postgres, memcached int) {
 	for _, p := range lab.Recorded() {
 		switch {
 		case p.PID <= 0:
+		case strings.HasPrefix(p.Name, servePrefix):
+			// The serve child itself, named after its arguments: they may
+			// hold "-app-" ("--app-cpu") or end in "-nginx", and it is
+			// counted as serve, once.
 		case p.Name == "postgres":
 			postgres = p.PID
 		case p.Name == "memcached":
 			memcached = p.PID
 		case strings.HasSuffix(p.Name, "-nginx"):
 			nginx = append(nginx, p.PID)
-		case strings.Contains(p.Name, "-app-"):
+		case isAppServer(p.Name):
 			apps = append(apps, p.PID)
 		}
 	}
 	return
+}
+
+// servePrefix begins the name under which the driver records the serve
+// child it runs a stage in.
+const servePrefix = "driver-serve-"
+
+// isAppServer says whether name is an app server's, as the supervisor
+// names them: PREFIX-app-N.
+func isAppServer(name string) bool {
+	_, n, ok := strings.Cut(name, "-app-")
+	if !ok || n == "" {
+		return false
+	}
+	for _, r := range n {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // watchList is every PID to watch for a stage served by servePID.
@@ -65,7 +89,9 @@ func watchList(lab *infra.Lab, servePID int) []int {
 			pids = append(pids, p)
 		}
 	}
-	return pids
+	// A PID listed twice would be counted twice.
+	slices.Sort(pids)
+	return slices.Compact(pids)
 }
 
 // add folds one measurement's record into w.
