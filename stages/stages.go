@@ -236,6 +236,22 @@ func Base() Stage {
 	return st
 }
 
+// ScaleOut names the stages of the talk's scaling out, from the table:
+// the one app server (the GIL's) and the first stage of app servers
+// behind nginx without a cache. The crossover, the report's explanations
+// and the capacity model's overtake all compare these two.
+func ScaleOut() (appServer, balanced Stage) {
+	for _, st := range All {
+		switch {
+		case st.Process == AppServer && appServer.ID == "":
+			appServer = st
+		case st.Process == Balanced && !st.Cache && balanced.ID == "":
+			balanced = st
+		}
+	}
+	return appServer, balanced
+}
+
 // Reference is the stage every other is verified against: the site as
 // one long-running app server, the talk's stage 2. A stage is measured
 // only if it serves the reference's pages byte for byte.

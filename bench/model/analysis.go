@@ -197,16 +197,14 @@ func effective(lost float64, m Machine) Machine {
 // and the first balanced stage without a cache (stage 3), and the fewest
 // of the predicted core counts at which the second answers more.
 func overtake(a *Analysis) {
+	appServer, balanced := stages.ScaleOut()
 	var one, many *StageModel
 	for i := range a.Stages {
 		s := &a.Stages[i]
-		id, noIndex := stages.ParseKey(s.Key)
-		st, _ := stages.Find(id)
 		switch {
-		case noIndex:
-		case one == nil && st.Process == stages.AppServer:
+		case one == nil && s.Key == stages.Key(appServer.ID, false):
 			one = s
-		case many == nil && st.Process == stages.Balanced && !st.Cache:
+		case many == nil && s.Key == stages.Key(balanced.ID, false):
 			many = s
 		}
 	}

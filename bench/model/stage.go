@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/internal/cpuset"
 	"github.com/scalelab/scalelab/stages"
 )
 
@@ -306,19 +306,9 @@ func CPUCount(list string) (int, error) {
 	if list == "" {
 		return 0, nil
 	}
-	n := 0
-	for _, part := range strings.Split(list, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err1 := strconv.Atoi(lo)
-		b := a
-		var err2 error
-		if isRange {
-			b, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil || a < 0 || b < a {
-			return 0, fmt.Errorf("model: %q is not a CPU list (write it as the kernel does: 0,2-3)", list)
-		}
-		n += b - a + 1
+	set, err := cpuset.Parse(list)
+	if err != nil {
+		return 0, fmt.Errorf("model: %w", err)
 	}
-	return n, nil
+	return len(set), nil
 }

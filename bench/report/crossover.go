@@ -76,24 +76,10 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-// scaleOut names the stages of the talk's scaling out, from the table:
-// the one app server (the GIL's) and the app servers behind nginx.
-func scaleOut() (appServer, balanced stages.Stage) {
-	for _, st := range stages.All {
-		switch {
-		case st.Process == stages.AppServer && appServer.ID == "":
-			appServer = st
-		case st.Process == stages.Balanced && !st.Cache && balanced.ID == "":
-			balanced = st
-		}
-	}
-	return appServer, balanced
-}
-
 // gains are the balanced stage's req/s over the app server's at each cost
 // both were measured at.
 func gains(series []crossSeries) []crossPt {
-	one, many := scaleOut()
+	one, many := stages.ScaleOut()
 	var a, b []crossPt
 	for _, s := range series {
 		switch s.key {
@@ -149,7 +135,7 @@ func (b BreakEven) Gain(costMs float64) float64 {
 // breakEven computes it from the stages' main results (the app as it
 // is); ok is false when the run lacks them or their CPU account.
 func breakEven(run *record.Run) (BreakEven, bool) {
-	one, many := scaleOut()
+	one, many := stages.ScaleOut()
 	var a, b *record.Result
 	for _, x := range stageResults(run, BuiltinTool) {
 		switch {
@@ -184,7 +170,7 @@ func breakEvenText(run *record.Run) string {
 	if !ok {
 		return ""
 	}
-	one, many := scaleOut()
+	one, many := stages.ScaleOut()
 	inputs := fmt.Sprintf("stage %s's app used %s µs of CPU a request on its one core; stage %s's components %s µs a request in all, keeping %s of the machine's %d cores busy",
 		one.ID, num(be.AppUs), many.ID, num(be.TotalUs), pct(be.Busy), be.Cores)
 	switch {
@@ -200,7 +186,7 @@ func breakEvenText(run *record.Run) string {
 // talksCostMs is the talk's app's CPU per request, from its own figure:
 // one process on one core (the GIL) answering Talk requests a second.
 func talksCostMs() float64 {
-	one, _ := scaleOut()
+	one, _ := stages.ScaleOut()
 	if one.Talk <= 0 {
 		return 0
 	}
@@ -212,7 +198,7 @@ func talksCostMs() float64 {
 // (right), with the break-even and the talk's own point.
 func crossoverFigure(run *record.Run) figure {
 	series := crossoverSeries(run)
-	one, many := scaleOut()
+	one, many := stages.ScaleOut()
 	// Cost 0 (Go as it is) has no place on a log axis: it is drawn a
 	// step left of the smallest cost and labelled so.
 	var costs []float64

@@ -201,13 +201,10 @@ func whatWouldChange(model *record.AppCost) string {
 		trimFloat(model.PerRequestMs), balanced)
 }
 
-// balancedStage names the talk's scaling-out stage, from the table: the
-// first with app servers behind nginx and no cache.
+// balancedStage names the talk's scaling-out stage (stages.ScaleOut).
 func balancedStage() string {
-	for _, st := range stages.All {
-		if st.Process == stages.Balanced && !st.Cache {
-			return "stage " + st.ID
-		}
+	if _, st := stages.ScaleOut(); st.ID != "" {
+		return "stage " + st.ID
 	}
 	return "the load-balanced stage"
 }

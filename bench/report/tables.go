@@ -171,14 +171,16 @@ func fmtRatio(v float64, iv record.Interval) string {
 	if !iv.Known() {
 		return fmtTimes(v)
 	}
-	bare := func(f float64) string { return strings.TrimSuffix(fmtTimes(f), "×") }
 	conf := ""
 	if iv.Confidence < record.Confidence {
 		// Too few rounds for 95%: the confidence it has, said.
 		conf = ", " + fmtConf(iv.Confidence)
 	}
-	return fmt.Sprintf("%s (%s–%s%s)", fmtTimes(v), bare(iv.Lo), bare(iv.Hi), conf)
+	return fmt.Sprintf("%s (%s–%s%s)", fmtTimes(v), bareTimes(iv.Lo), bareTimes(iv.Hi), conf)
 }
+
+// bareTimes is a ratio without its "×", for the low end of a range.
+func bareTimes(v float64) string { return strings.TrimSuffix(fmtTimes(v), "×") }
 
 // fmtStep is the ratio to the stage before with what it shows: a gain or
 // a loss only when its interval excludes 1, else "within noise".
@@ -296,7 +298,7 @@ func Steps(run *record.Run) []string {
 		}
 		line := fmt.Sprintf("%s: %s the stage before", r.Label, fmtTimes(r.Prev))
 		if iv := r.PrevCI; iv.Known() {
-			line += fmt.Sprintf(" (%s–%s at %s): %s", strings.TrimSuffix(fmtTimes(iv.Lo), "×"), fmtTimes(iv.Hi), fmtConf(iv.Confidence), iv.Verdict())
+			line += fmt.Sprintf(" (%s–%s at %s): %s", bareTimes(iv.Lo), fmtTimes(iv.Hi), fmtConf(iv.Confidence), iv.Verdict())
 		} else {
 			line += " (one run: no interval)"
 		}

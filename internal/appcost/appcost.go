@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -137,8 +138,9 @@ func ThreadCPU() (time.Duration, error) {
 	return time.Duration(ts.Nano()), nil
 }
 
-// sink keeps the spin loop's work from being optimised away.
-var sink uint64
+// sink keeps the spin loop's work from being optimised away; atomic, as
+// requests burn on several goroutines at once.
+var sink atomic.Uint64
 
 // Burn spends d of the calling thread's own CPU time. The goroutine is
 // locked to its thread meanwhile, so the clock read is the thread that
@@ -155,7 +157,7 @@ func Burn(d time.Duration) {
 	if err != nil {
 		return // refused by Check before anything burns
 	}
-	x := sink
+	x := sink.Load()
 	for now := start; now-start < d; now, _ = ThreadCPU() {
 		// A few microseconds of arithmetic between two readings of the
 		// clock (a system call): most of the time burnt is the app's
@@ -164,7 +166,7 @@ func Burn(d time.Duration) {
 			x = x*6364136223846793005 + uint64(i)
 		}
 	}
-	sink = x
+	sink.Store(x)
 }
 
 // StartUp burns the start-up cost: call it once as the process starts.
