@@ -87,6 +87,13 @@ func readStat(pid int) (stat, error) {
 	}, nil
 }
 
+// readProcs and readMachine are the two reads a Watcher brackets; tests
+// replace them to check the order.
+var (
+	readProcs   = snapshot
+	readMachine = ReadCPUStat
+)
+
 // snapshot reads every process on the machine (pid -> stat).
 func snapshot() (map[int]stat, error) {
 	ents, err := os.ReadDir("/proc")
@@ -147,9 +154,12 @@ type Usage struct {
 // a measurement (a database backend whose client closed its connection)
 // would be credited with everything it ever did.
 //
-// The Watcher also reads the machine's own account (/proc/stat) at the same
-// two instants, so that what the watched processes used can be set against
-// what the whole machine did in exactly the same interval.
+// The Watcher also reads the machine's own account (/proc/stat) around the
+// same two instants, so that what the watched processes used can be set
+// against what the whole machine did. Reading every process takes time (tens
+// of milliseconds on a busy machine), so the machine is read first at Watch
+// and last at Stop: its interval holds the processes' and the processes can
+// never be credited more time than the machine had.
 type Watcher struct {
 	pids         []int
 	start        map[int]stat
@@ -164,7 +174,10 @@ func Watch(pids []int) (*Watcher, error) {
 	if len(pids) == 0 {
 		return w, nil
 	}
-	snap, err := snapshot()
+	var err error
+	w.machineStart, err = readMachine()
+	w.machineOK = err == nil
+	snap, err := readProcs()
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +187,6 @@ func Watch(pids []int) (*Watcher, error) {
 		}
 	}
 	w.start = snap
-	w.machineStart, err = ReadCPUStat()
-	w.machineOK = err == nil
 	return w, nil
 }
 
@@ -193,12 +204,12 @@ func (w *Watcher) Stop() ([]Usage, error) {
 	if len(w.pids) == 0 {
 		return nil, nil
 	}
-	end, err := snapshot()
+	end, err := readProcs()
 	if err != nil {
 		return nil, err
 	}
 	if w.machineOK {
-		m, err := ReadCPUStat()
+		m, err := readMachine()
 		w.machineOK = err == nil
 		w.machine = m.Sub(w.machineStart)
 	}

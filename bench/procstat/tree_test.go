@@ -1,6 +1,7 @@
 package procstat
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,5 +59,34 @@ func TestUsedExitedWorkerCountsOnlyItsInterval(t *testing.T) {
 	end = map[int]stat{1: {name: "serve", ppid: 0, times: sec(3), started: 1}}
 	if got, want := used(start, end, []int{1, 5, 6}), sec(2+0-1); got != want {
 		t.Errorf("worker reaped outside: used %v, want %v", got.Total(), want.Total())
+	}
+}
+
+// TestMachineIntervalHoldsTheProcesses checks the order of a Watcher's
+// reads: the machine is read before the processes at Watch and after them
+// at Stop, so on a machine busy enough that reading /proc takes a while the
+// processes' interval still lies inside the machine's, and the components
+// plus idle never add up to more than the machine had.
+func TestMachineIntervalHoldsTheProcesses(t *testing.T) {
+	var order []string
+	procs, machine := readProcs, readMachine
+	t.Cleanup(func() { readProcs, readMachine = procs, machine })
+	readProcs = func() (map[int]stat, error) {
+		order = append(order, "procs")
+		return map[int]stat{1: {name: "init"}}, nil
+	}
+	readMachine = func() (CPUStat, error) {
+		order = append(order, "machine")
+		return CPUStat{}, nil
+	}
+	w, err := Watch([]int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(order, " "), "machine procs procs machine"; got != want {
+		t.Errorf("reads in the order %q, want %q", got, want)
 	}
 }
