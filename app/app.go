@@ -90,7 +90,13 @@ var ErrQueryDeadline = errors.New("app: the request's database deadline passed")
 // a page that cannot be cached is simply rendered again next time.
 type PageCache interface {
 	Get(ctx context.Context, key string) ([]byte, bool)
-	Set(ctx context.Context, key string, page []byte)
+	// Lease is called before a page is rendered for the cache, and the
+	// fill it returns after: fill(page) stores the page unless a write
+	// changed it in between (the page might not show that write), and
+	// fill(nil) stores nothing. A cache that filled after a plain render
+	// would keep a page rendered before a comment and stored after the
+	// comment's delete.
+	Lease(ctx context.Context, key string) (fill func(page []byte))
 }
 
 // PageMissedHeader is the request header by which stage 4's nginx tells

@@ -140,10 +140,13 @@ func (s *Site) pageCache(next http.Handler) http.Handler {
 			}
 		}
 		w.Header().Set("X-Served-By", ServedByApp)
+		fill := s.cfg.Pages.Lease(r.Context(), key)
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		if rec.status == http.StatusOK && strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
-			s.cfg.Pages.Set(r.Context(), key, rec.body.Bytes())
+			fill(rec.body.Bytes())
+		} else {
+			fill(nil)
 		}
 	})
 }

@@ -15,6 +15,13 @@
 // say (its addresses), given to Store as a function (PageKeys). When
 // memcached is down every call falls back to the wrapped store: slower,
 // never wrong.
+//
+// A delete alone is not enough: a reader that read the database before a
+// comment and stores its result after the comment's delete would keep the
+// stale result for a whole TTL (the lab's write check found such a page
+// when rendering took milliseconds). So every fill holds a lease taken
+// before its read, and a write breaks the leases of what it changed (see
+// fills.go).
 package cache
 
 import (
@@ -113,38 +120,51 @@ func keyUserPhotos(id int64, p int) string { return fmt.Sprintf("q:uphotos:%d:%d
 func keyTag(tag string, p int) string      { return fmt.Sprintf("q:tag:%s:%d", tag, p) }
 func keyPhoto(id int64) string             { return fmt.Sprintf("q:photo:%d", id) }
 
-// cached returns the value under key, or computes it with load and stores it.
+// cached returns the value under key, or reads it with load and stores it
+// if no write changed it meanwhile (see queryLease).
 func cached[T any](ctx context.Context, s *Store, key string, load func() (T, error)) (T, error) {
-	if it, err := s.MC.Get(key); err == nil {
+	it, err := s.MC.Get(key)
+	switch {
+	case err == nil:
 		var v T
-		if json.Unmarshal(it.Value, &v) == nil {
+		if !isLeaseToken(it.Value) && json.Unmarshal(it.Value, &v) == nil {
 			return v, nil
 		}
-	} else if !errors.Is(err, memcache.ErrCacheMiss) {
+		// Another reader is filling the key: read, and leave it to them.
+		return load()
+	case !errors.Is(err, memcache.ErrCacheMiss):
 		s.errs.warn("get "+key, err)
+		return load()
 	}
+	lease := s.lease(key)
 	v, err := load()
 	if err != nil {
+		lease.release()
 		return v, err
 	}
-	s.set(key, v)
+	s.fill(lease, v)
 	return v, nil
 }
 
-// set stores v under key for the store's TTL. A failure is logged (once)
-// and otherwise ignored: the value is read from the database next time.
-func (s *Store) set(key string, v any) {
+// fill stores v under the key of lease for the store's TTL, unless a write
+// broke the lease. A failure is logged (once) and otherwise ignored: the
+// value is read from the database next time.
+func (s *Store) fill(l *queryLease, v any) {
+	if l == nil {
+		return
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		s.errs.warn("encode "+key, err)
+		s.errs.warn("encode "+l.item.Key, err)
+		l.release()
 		return
 	}
 	ttl := s.TTL
 	if ttl == 0 {
 		ttl = QueryTTL
 	}
-	if err := s.MC.Set(&memcache.Item{Key: key, Value: b, Expiration: seconds(ttl)}); err != nil {
-		s.errs.warn("set "+key, err)
+	if err := l.fill(b, ttl); err != nil {
+		s.errs.warn("set "+l.item.Key, err)
 	}
 }
 
@@ -169,11 +189,9 @@ func (s *Store) LatestComments(ctx context.Context, n int) ([]data.CommentView, 
 	}
 	v, err := cached(ctx, s, keyLatest(), load)
 	if err == nil && v.N != n {
-		// Cached for another number: read, and keep, this one.
+		// Cached for another number (the site asks for one only): read
+		// this one from the database.
 		v, err = load()
-		if err == nil {
-			s.set(keyLatest(), v)
-		}
 	}
 	return v.Comments, err
 }
@@ -239,6 +257,8 @@ func (s *Store) Photo(ctx context.Context, id int64) (data.PhotoDetail, error) {
 // photo, the latest comments, every page of the owner's photo list (their
 // comment counts changed), and the rendered pages that show them
 // (PageKeys). All are known from the insert's answer: no read is needed.
+// The query results go first, the pages after: a page rendered from a
+// query result read before its delete then still has its lease broken.
 func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body string) (data.NewComment, error) {
 	c, err := s.Next.AddComment(ctx, photoID, userID, body)
 	if err != nil {
@@ -248,13 +268,15 @@ func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body stri
 	for p := 1; p <= data.PageCount(c.OwnerPhotos); p++ {
 		keys = append(keys, keyUserPhotos(c.Owner.ID, p))
 	}
-	if s.PageKeys != nil {
-		keys = append(keys, s.PageKeys(c)...)
-	}
 	s.delete(keys...)
+	if s.PageKeys != nil {
+		deletePages(s.MC, &s.errs, s.PageKeys(c))
+	}
 	return c, nil
 }
 
+// delete deletes query results, and with them any lease on them (a query
+// result's lease is held in its own key).
 func (s *Store) delete(keys ...string) {
 	for _, k := range keys {
 		if err := s.MC.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
@@ -322,7 +344,8 @@ func (s *Sessions) Delete(ctx context.Context, id string) error {
 
 // Pages keeps rendered pages in memcached as plain bytes, the form nginx's
 // memcached module sends to the browser as it is. It does not invalidate:
-// Store's writes delete the pages they change (Store.PageKeys).
+// Store's writes delete the pages they change (Store.PageKeys). A page is
+// filled under a lease (Lease), as query results are.
 type Pages struct {
 	MC *memcache.Client
 	// TTL of a page; zero means PageTTL.
@@ -341,20 +364,22 @@ func (p *Pages) Get(_ context.Context, key string) ([]byte, bool) {
 	return it.Value, true
 }
 
+// Set stores a page as it is, with no lease: for a page no reader renders
+// at the same time (a test's, a planted one). The site fills through Lease.
 func (p *Pages) Set(_ context.Context, key string, page []byte) {
-	ttl := p.TTL
-	if ttl == 0 {
-		ttl = PageTTL
-	}
-	if err := p.MC.Set(&memcache.Item{Key: key, Value: page, Expiration: seconds(ttl)}); err != nil {
+	if err := p.MC.Set(&memcache.Item{Key: key, Value: page, Expiration: seconds(p.ttl())}); err != nil {
 		p.errs.warn("set page", err)
 	}
 }
 
-func (p *Pages) Delete(_ context.Context, keys ...string) {
-	for _, k := range keys {
-		if err := p.MC.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-			p.errs.warn("delete page", err)
-		}
+func (p *Pages) ttl() time.Duration {
+	if p.TTL == 0 {
+		return PageTTL
 	}
+	return p.TTL
+}
+
+// Delete deletes pages, breaking their leases first (see deletePages).
+func (p *Pages) Delete(_ context.Context, keys ...string) {
+	deletePages(p.MC, &p.errs, keys)
 }
