@@ -84,6 +84,9 @@ type Check struct {
 	Connections         int
 	Measured, Predicted float64
 	Bottleneck          string
+	// Calibration marks the point the stage's Latency was measured at: the
+	// model agrees with it by construction, so it tests nothing.
+	Calibration bool
 }
 
 // Error is the prediction's error relative to the measurement: +0.15 is
@@ -93,6 +96,15 @@ func (c Check) Error() float64 {
 		return math.NaN()
 	}
 	return c.Predicted/c.Measured - 1
+}
+
+// ErrorText is the error as tables write it; the calibration point says
+// that it is one.
+func (c Check) ErrorText() string {
+	if c.Calibration {
+		return "the delay's measurement"
+	}
+	return Percent(c.Error())
 }
 
 // CorePoint is a stage's capacity on a machine of Cores cores.
@@ -140,7 +152,8 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 				return nil, err
 			}
 			p := curve[len(curve)-1]
-			sm.SweepChecks = append(sm.SweepChecks, Check{Connections: sp.Connections, Measured: sp.RPS, Predicted: p.X, Bottleneck: p.Bottleneck})
+			sm.SweepChecks = append(sm.SweepChecks, Check{Connections: sp.Connections, Measured: sp.RPS, Predicted: p.X, Bottleneck: p.Bottleneck,
+				Calibration: s.LatencyMeasured && sp.Connections == 1})
 		}
 		for _, c := range o.Cores {
 			x, b := s.Capacity(Machine{Cores: c, ClientCores: -1})
@@ -161,14 +174,19 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 }
 
 // measuredMachine is the run's machine: its cores shared by everything,
-// or, for a pinned run, the servers' CPUs and the client's.
+// or, for a pinned run, the servers' CPUs and the client's: as o names
+// them, or else as the run's record does (lab --client-cpus records both).
 func measuredMachine(run *record.Run, o Options) (Machine, error) {
 	m := Machine{Cores: run.Machine.Cores}
-	sc, err := CPUCount(o.ServerCPUs)
+	servers, client := o.ServerCPUs, o.ClientCPUs
+	if servers == "" && client == "" {
+		servers, client = run.Settings.ServerCPUs, run.Settings.ClientCPUs
+	}
+	sc, err := CPUCount(servers)
 	if err != nil {
 		return m, err
 	}
-	cc, err := CPUCount(o.ClientCPUs)
+	cc, err := CPUCount(client)
 	if err != nil {
 		return m, err
 	}
@@ -251,9 +269,20 @@ func Name(id string) string {
 
 // Assumptions are what every reader of the model's numbers must know.
 func (a *Analysis) Assumptions() []string {
+	var delays []string
+	for _, s := range a.Stages {
+		if s.LatencyMeasured {
+			delays = append(delays, fmt.Sprintf("%.0f µs for stage %s", s.Latency*1e6, s.Key))
+		}
+	}
+	delay := "The run has no sweep point at one connection, so the model has no delay for the time a lone request spends outside every CPU counter (wake-ups, the loopback): at few connections it predicts too many req/s (run with --sweep 1,4,16,64)."
+	if len(delays) > 0 {
+		delay = "A lone request's time that no CPU counter sees (wake-ups, the loopback), measured at the sweep's one connection as 1/req/s less the CPU per request, is a delay in every prediction: " + strings.Join(delays, ", ") + "; the model matches that point by construction."
+	}
 	return []string{
 		"Demands are the record's CPU per request at its connections; the model assumes they stay the same with more cores, more machines and other loads (no lock contention, no cache effects, no network between machines).",
-		"A stage on one machine: each component is a station with as many servers as it can use at once (stage 2's one process, memcached's 2 threads, the app pool's 8 database connections per app process), solved by exact MVA, and capped by the cores they all share.",
+		"A stage on one machine: the cores every server shares are one station with a server per core, where each request needs all its components' CPU; solved by exact MVA. Each component's own limit bounds the req/s besides (stage 2's one process, memcached's 2 threads, the app pool's 8 database connections per app process).",
+		delay,
 		"Machines needed: the fewest machines per tier that keep every tier below 100% busy and the model's p99 (an M/M/m tier's mean × ln 100) within the goal, at the day's average rate (no peak hour); the database tier is one primary that takes every write, and read replicas.",
 	}
 }
@@ -339,8 +368,9 @@ func WriteText(w io.Writer, a *Analysis) error {
 }
 
 // LargestError is the model's largest error, in absolute value, against
-// the run's own measurements (the main results and a sweep's points), and
-// where it is ("" when nothing was checked).
+// the run's own measurements (the main results and a sweep's points but
+// the one its latency was measured at), and where it is ("" when nothing
+// was checked).
 func (a *Analysis) LargestError() (float64, string) {
 	worst, at := 0.0, ""
 	for _, s := range a.Stages {
@@ -348,7 +378,7 @@ func (a *Analysis) LargestError() (float64, string) {
 			worst, at = e, "stage "+s.Key
 		}
 		for _, c := range s.SweepChecks {
-			if e := math.Abs(c.Error()); e > worst {
+			if e := math.Abs(c.Error()); e > worst && !c.Calibration {
 				worst, at = e, fmt.Sprintf("stage %s at %d connections", s.Key, c.Connections)
 			}
 		}
@@ -365,7 +395,7 @@ func (a *Analysis) sweepLines() []string {
 		}
 		var parts []string
 		for _, c := range s.SweepChecks {
-			parts = append(parts, fmt.Sprintf("%d conns %s/%s (%s)", c.Connections, Short(c.Predicted), Short(c.Measured), Percent(c.Error())))
+			parts = append(parts, fmt.Sprintf("%d conns %s/%s (%s)", c.Connections, Short(c.Predicted), Short(c.Measured), c.ErrorText()))
 		}
 		out = append(out, s.Key+": "+strings.Join(parts, ", "))
 	}

@@ -61,6 +61,13 @@ type Stage struct {
 	// hypervisor took while the stage was measured (the record's outsiders
 	// and steal; 0 when the record has no account of the machine).
 	Outside float64
+	// Latency is the part of a lone request's response time that no CPU
+	// counter sees, in seconds: the wake-ups of each process a request
+	// passes through, the loopback's hand-overs. It is measured, from the
+	// sweep's point at one connection (1/X − the demands, at least 0), and
+	// is 0 when the run has none; LatencyMeasured says which.
+	Latency         float64
+	LatencyMeasured bool
 }
 
 // SweepPoint is one measured point of a concurrency sweep, with the share
@@ -79,6 +86,15 @@ func (s Stage) Demand(id string) float64 {
 		}
 	}
 	return 0
+}
+
+// TotalDemand is the CPU-seconds per request of every component together.
+func (s Stage) TotalDemand() float64 {
+	d := 0.0
+	for _, t := range s.Tiers {
+		d += t.Demand
+	}
+	return d
 }
 
 // Stages reads the site's stages from a run: every main result of the
@@ -117,6 +133,9 @@ func Stages(run *record.Run) []Stage {
 			}
 		}
 		slices.SortFunc(s.Sweep, func(a, b SweepPoint) int { return a.Connections - b.Connections })
+		if len(s.Sweep) > 0 && s.Sweep[0].Connections == 1 {
+			s.Latency, s.LatencyMeasured = max(0, 1/s.Sweep[0].RPS-s.TotalDemand()), true
+		}
 		out = append(out, s)
 	}
 	order := map[string]int{}
@@ -210,30 +229,40 @@ func (s Stage) servers(id string, cores int) int {
 	return max(1, min(n, cores))
 }
 
-// network is the stage on machine m as stations, and the most requests a
-// second the machine's shared cores allow (every shared component's
-// demand on m.Cores cores).
-func (s Stage) network(m Machine) (st []Station, coresBound float64) {
+// limit is the most req/s one component's own limit allows (stage 2's
+// one process, memcached's 2 threads), whatever the cores.
+type limit struct {
+	id string
+	x  float64
+}
+
+// network is the stage on machine m as a closed network: the cores every
+// server shares are one station of m.Cores servers, where a request needs
+// the sum of the shared components' demands (so that the components
+// together never use more cores than there are), and the load generator's
+// own cores, when it has some, are another. A component that can use fewer
+// cores than the machine has (servers) is a limit on the req/s: X ≤
+// servers / demand, applied after the solution.
+func (s Stage) network(m Machine) (st []Station, limits []limit) {
 	shared := 0.0
 	for _, t := range s.Tiers {
-		servers := s.servers(t.ID, m.Cores)
-		if t.ID == record.CPUClient {
-			if m.ClientCores < 0 {
-				continue
-			}
+		if t.ID == record.CPUClient && m.ClientCores != 0 {
 			if m.ClientCores > 0 {
 				st = append(st, Station{Name: t.ID, Demand: t.Demand, Servers: m.ClientCores})
-				continue
 			}
+			continue
 		}
-		st = append(st, Station{Name: t.ID, Demand: t.Demand, Servers: servers})
 		shared += t.Demand
+		if n := s.servers(t.ID, m.Cores); n < m.Cores {
+			limits = append(limits, limit{t.ID, float64(n) / t.Demand})
+		}
 	}
-	coresBound = math.Inf(1)
 	if shared > 0 {
-		coresBound = float64(m.Cores) * (1 - m.Lost) / shared
+		// Cores that other programs took half of do the work at half the
+		// rate: the demand on what is left doubles.
+		st = append([]Station{{Name: Cores, Demand: shared / (1 - m.Lost), Servers: m.Cores}}, st...)
 	}
-	return st, coresBound
+	return st, limits
 }
 
 // Cores names the shared cores as a bottleneck.
@@ -245,53 +274,56 @@ type Prediction struct {
 	Connections int
 	// X is req/s; R the mean response time in seconds.
 	X, R float64
-	// Bottleneck is the component that limits X: a component id, or Cores
-	// when the components together fill the machine's cores.
+	// Bottleneck is what limits X: Cores when the components together fill
+	// the machine's cores, or a component id when its own limit does.
 	Bottleneck string
 }
 
 // Capacity is the most req/s the stage can answer on machine m with
 // enough connections (the bottleneck law), and what limits it.
 func (s Stage) Capacity(m Machine) (float64, string) {
-	st, cores := s.network(m)
-	x, at := Bound(st)
-	if cores <= x || at < 0 {
-		return cores, Cores
+	st, limits := s.network(m)
+	x, name := math.Inf(1), ""
+	if b, at := Bound(st); at >= 0 {
+		x, name = b, st[at].Name
 	}
-	return x, st[at].Name
+	for _, l := range limits {
+		if l.x < x {
+			x, name = l.x, l.id
+		}
+	}
+	return x, name
 }
 
 // Predict is the stage on machine m at conns connections with think time
-// z: exact MVA of the components as a closed network, each a station of
-// as many servers as it can use at once, capped by the cores they share
-// (X ≤ cores / Σ shared demands): MVA knows each component's own limit,
-// the cap that they compete for the same cores. It returns the curve for
-// 1..conns connections.
+// z: exact MVA of the network (see network) with the stage's Latency as a
+// delay besides z, then each component's own limit. It returns the curve
+// for 1..conns connections.
 func (s Stage) Predict(m Machine, conns int, z float64) ([]Prediction, error) {
 	if m.Cores < 1 {
 		return nil, fmt.Errorf("model: a machine needs at least one core, got %d", m.Cores)
 	}
-	st, cores := s.network(m)
+	st, limits := s.network(m)
 	if len(st) == 0 {
 		return nil, fmt.Errorf("model: stage %s has no CPU per request in its record", s.Key)
 	}
-	pts, err := MVA(st, z, conns)
+	pts, err := MVA(st, z+s.Latency, conns)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Prediction, len(pts))
 	for i, p := range pts {
-		pr := Prediction{Connections: p.N, X: p.X}
-		if cores < p.X {
-			pr.X, pr.Bottleneck = cores, Cores
-		} else {
-			top := 0
-			for k := range p.U {
-				if p.U[k] > p.U[top] {
-					top = k
-				}
+		top := 0
+		for k := range p.U {
+			if p.U[k] > p.U[top] {
+				top = k
 			}
-			pr.Bottleneck = st[top].Name
+		}
+		pr := Prediction{Connections: p.N, X: p.X, Bottleneck: st[top].Name}
+		for _, l := range limits {
+			if l.x < pr.X {
+				pr.X, pr.Bottleneck = l.x, l.id
+			}
 		}
 		pr.R = float64(p.N)/pr.X - z
 		out[i] = pr

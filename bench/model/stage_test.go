@@ -124,6 +124,12 @@ func TestAgainstAOneCoreRun(t *testing.T) {
 			t.Errorf("stage %s: predicted %v (%s), want %v, the core", c.Stage, c.Predicted, c.Bottleneck, w)
 		}
 	}
+	// A run pinned with lab --client-cpus records its CPUs: they are read
+	// from it when no flag names them.
+	one.Settings.ServerCPUs, one.Settings.ClientCPUs = "1", "0"
+	if _, m, err := Against(doctored(), one, Options{}); err != nil || m.Cores != 1 || m.ClientCores != 1 {
+		t.Errorf("from the record's CPUs: machine %+v, %v; want 1 server core and 1 client core", m, err)
+	}
 	if _, _, err := Against(doctored(), one, Options{ServerCPUs: "2-1"}); err == nil {
 		t.Error("a CPU list 2-1 was taken")
 	}
@@ -238,5 +244,75 @@ func TestSweepPointsHaveTheirOwnNoise(t *testing.T) {
 	pts := a.Stages[1].SweepChecks
 	if len(pts) != 2 || !near(pts[1].Predicted, pts[0].Predicted/2, 1e-3*pts[0].Predicted) {
 		t.Errorf("sweep checks %+v: want the second, with half the machine taken, at half the first", pts)
+	}
+}
+
+// A sweep point at one connection measures the time a lone request spends
+// outside every CPU counter: 1/X − Σ D. It is a delay in every prediction
+// from the run, so the one-connection check agrees by construction (and
+// is marked so, and left out of the largest error), while the points
+// above it are predicted with it.
+func TestLatencyFromTheOneConnectionPoint(t *testing.T) {
+	run := doctored()
+	// Stage 2's demands add up to 218 µs; a lone request took 250 µs.
+	for _, c := range []int{1, 4} {
+		run.Results = append(run.Results, record.Result{Stage: "2", Tool: "scalelab load", Sweep: true, Connections: c, RPS: 4000,
+			Where: &record.Where{CPUUsPerRequest: map[string]float64{"serve": 1}}})
+	}
+	a, err := Analyse(run, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := a.Stages[0]
+	if !two.LatencyMeasured || !near(two.Latency, 32e-6, 1e-12) {
+		t.Fatalf("stage 2's latency %v (measured %v), want 32 µs", two.Latency, two.LatencyMeasured)
+	}
+	one, four := two.SweepChecks[0], two.SweepChecks[1]
+	if !one.Calibration || !near(one.Predicted, 4000, 1e-6) || four.Calibration {
+		t.Errorf("checks %+v %+v: want the first the calibration, at 4,000", one, four)
+	}
+	// A delay lowers the req/s below the cores' bound at a few
+	// connections (stage 3, which no process of its own caps).
+	bare := a.Stages[1].Stage
+	delayed := bare
+	delayed.Latency = 32e-6
+	with, _ := delayed.Predict(Machine{Cores: 2}, 4, 0)
+	without, _ := bare.Predict(Machine{Cores: 2}, 4, 0)
+	if !(with[3].X < without[3].X) {
+		t.Errorf("at 4 connections: %v req/s with the delay, %v without", with[3].X, without[3].X)
+	}
+	if _, at := a.LargestError(); strings.Contains(at, "at 1 connections") {
+		t.Errorf("the largest error is the calibration point's: %s", at)
+	}
+	if !strings.Contains(strings.Join(a.Assumptions(), " "), "32 µs for stage 2") {
+		t.Errorf("the assumptions do not state the delay: %v", a.Assumptions())
+	}
+	// A lone request faster than its demands (work off the request's path,
+	// in parallel) gives no negative delay.
+	run.Results[len(run.Results)-2].RPS = 10000
+	a, _ = Analyse(run, Options{})
+	if l := a.Stages[0].Latency; l != 0 {
+		t.Errorf("latency %v from a point faster than the demands, want 0", l)
+	}
+}
+
+// On one shared machine the components together never use more cores than
+// it has: stage 4's components, each able to use both cores, still answer
+// at most 2 / Σ D on 2 cores at any number of connections.
+func TestTheSharedCoresAreOneStation(t *testing.T) {
+	four := Stages(doctored())[2]
+	curve, err := four.Predict(Machine{Cores: 2}, 64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := 2 / four.TotalDemand()
+	for _, p := range curve {
+		if p.X > bound*(1+1e-9) {
+			t.Fatalf("%d connections: %v req/s, above the cores' %v", p.Connections, p.X, bound)
+		}
+	}
+	// With 2 connections and no delay, both cores are busy all the time.
+	if !near(curve[1].X, bound, 1e-9*bound) || curve[1].Bottleneck != Cores {
+		t.Errorf("2 connections: %v req/s (%s), want %v, the cores", curve[1].X, curve[1].Bottleneck, bound)
 	}
 }

@@ -60,7 +60,7 @@ func capacitySection(run *record.Run) *modelSection {
 			row[i] = "–"
 		}
 		for _, c := range s.SweepChecks {
-			row[conns[c.Connections]] = fmt.Sprintf("%s / %s (%s)", fmtRPS(c.Measured), fmtRPS(c.Predicted), model.Percent(c.Error()))
+			row[conns[c.Connections]] = fmt.Sprintf("%s / %s (%s)", fmtRPS(c.Measured), fmtRPS(c.Predicted), c.ErrorText())
 		}
 		sweep.Rows = append(sweep.Rows, row)
 	}

@@ -39,12 +39,17 @@ queueing model of each stage (bench/model, docs/model.md) and print:
     --pages-per-day at the run's page mix within the --slo.
 
 --against OTHER_RUN predicts OTHER_RUN's machine (its cores, or the CPUs
-it gave its servers and its load generator with --server-cpus and
---client-cpus) and connections from this run's costs, and prints the
-prediction beside what OTHER_RUN measured.`,
+it gave its servers and its load generator: as its record says when it
+was run with lab --client-cpus, or as --server-cpus and --client-cpus say)
+and connections from this run's costs, and prints the prediction beside
+what OTHER_RUN measured.
+
+A run with --sweep 1,... gives the model a lone request's time no CPU
+counter sees (wake-ups, the loopback): measured at one connection, it is
+then a delay in every prediction from that run.`,
 		Example: `  scalelab model results/20261128T184105Z-vm
   scalelab model results/20261128T184105Z-vm --machines app=4,db=2,nginx=1,memcached=1 --machine-cores 16
-  scalelab model results/2-cores --against results/1-server-core --server-cpus 1 --client-cpus 0`,
+  scalelab model results/2-cores --against results/1-server-core`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("model takes one run folder (written by scalelab lab or bench)")
