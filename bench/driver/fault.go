@@ -14,6 +14,7 @@ import (
 	"github.com/scalelab/scalelab/bench/procstat"
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/infra"
+	"github.com/scalelab/scalelab/internal/cpuset"
 	"github.com/scalelab/scalelab/stages"
 )
 
@@ -111,6 +112,10 @@ type injector struct {
 	lab   *infra.Lab
 	proxy *delayProxy // slow-db
 	log   io.Writer
+	// servers are the CPUs the stage's servers are pinned to (empty: not
+	// pinned). A service started again is started by this process, the
+	// load generator, and would otherwise run on the load generator's CPUs.
+	servers cpuset.Set
 
 	mu     sync.Mutex
 	start  time.Time
@@ -154,11 +159,20 @@ func (in *injector) run(ctx context.Context) {
 		}
 		in.event("%s stopped", name)
 		sleep(in.f.For)
-		if _, err := in.lab.StartService(bg, name, addr); err != nil {
+		p, err := in.lab.StartService(bg, name, addr)
+		if err != nil {
 			in.event("could not start %s again: %v", name, err)
 			return
 		}
-		in.event("%s started again on %s", name, addr)
+		if len(in.servers) == 0 {
+			in.event("%s started again on %s", name, addr)
+			return
+		}
+		if err := cpuset.PinTree(p.PID, in.servers); err != nil {
+			in.event("%s started again on %s, but could not be pinned to CPU %s: %v", name, addr, in.servers, err)
+			return
+		}
+		in.event("%s started again on %s, pinned to CPU %s with the other servers", name, addr, in.servers)
 	case "slow-db":
 		in.proxy.delay.Store(int64(in.f.Delay))
 		in.event("every round trip to PostgreSQL now takes %s longer", in.f.Delay)

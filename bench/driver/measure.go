@@ -186,7 +186,7 @@ func (m *measurer) loadWithFault(ctx context.Context, spec loadSpec) (*record.Re
 		rec, err := m.load(ctx, spec)
 		return rec, nil, err
 	}
-	inj := &injector{f: *m.o.Fault, lab: m.o.Lab, proxy: m.run.proxy, log: m.o.Stdout, start: time.Now()}
+	inj := &injector{f: *m.o.Fault, lab: m.o.Lab, proxy: m.run.proxy, log: m.o.Stdout, start: time.Now(), servers: m.o.ServerCPUs}
 	fctx, stopFault := context.WithCancel(ctx)
 	injected := make(chan struct{})
 	go func() { inj.run(fctx); close(injected) }()

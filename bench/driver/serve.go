@@ -28,6 +28,10 @@ type served struct {
 	proxy *delayProxy
 	// timeout is how long the load waits for one answer.
 	timeout time.Duration
+	// unpinned are the CPUs the lab's own services (PostgreSQL, memcached)
+	// ran on before pinServers pinned them, by name: they outlive the
+	// stage, and a later run in the same lab must not find them pinned.
+	unpinned map[string]cpuset.Set
 }
 
 // startServe runs "scalelab serve ARGS" as a child with its output in
@@ -72,7 +76,9 @@ func startServe(ctx context.Context, o Options, args []string, logPath string, e
 			if err := json.Unmarshal(b, &r); err == nil && len(r.URLs) > 0 {
 				os.Remove(ready)
 				s.urls = r.URLs
-				if err := pinServers(o, s.pid); err != nil {
+				unpinned, err := pinServers(o, s.pid)
+				s.unpinned = unpinned
+				if err != nil {
 					s.stop()
 					return nil, err
 				}
@@ -107,6 +113,7 @@ func (s *served) stop() {
 	if s.lab != nil {
 		s.lab.Forget(s.rec)
 	}
+	s.unpinServices()
 }
 
 func tail(path string) string {
@@ -134,19 +141,50 @@ func pinClient(o Options) error {
 // started, nginx, the app servers, PostgreSQL and memcached — to
 // o.ServerCPUs, and checks that the kernel did: what they start later (a
 // CGI program, a database backend, a restarted app server) inherits it.
-func pinServers(o Options, servePID int) error {
+// It returns the CPUs the lab's own services had before, for stop to give
+// back (see served.unpinned).
+func pinServers(o Options, servePID int) (map[string]cpuset.Set, error) {
 	if len(o.ServerCPUs) == 0 {
-		return nil
+		return nil, nil
+	}
+	before := map[string]cpuset.Set{}
+	_, _, pg, mc := components(o.Lab)
+	for name, pid := range map[string]int{"postgres": pg, "memcached": mc} {
+		if pid <= 0 {
+			continue
+		}
+		set, err := cpuset.Of(pid)
+		if err != nil {
+			return before, err
+		}
+		before[name] = set
 	}
 	for _, pid := range watchList(o.Lab, servePID) {
 		if err := cpuset.PinTree(pid, o.ServerCPUs); err != nil {
-			return err
+			return before, err
 		}
 		if err := checkPinned(pid, fmt.Sprintf("server process %d", pid), o.ServerCPUs); err != nil {
-			return err
+			return before, err
 		}
 	}
-	return nil
+	return before, nil
+}
+
+// unpinServices gives the lab's own services back the CPUs they had before
+// pinServers, found by name: a fault may have started one again under
+// another PID.
+func (s *served) unpinServices() {
+	if s.lab == nil || len(s.unpinned) == 0 {
+		return
+	}
+	for _, p := range s.lab.Recorded() {
+		if set, ok := s.unpinned[p.Name]; ok && p.PID > 0 {
+			// The CPUs were the service's own a moment ago: nothing but
+			// the service's exit (then nothing is left to give back) can
+			// make this fail.
+			_ = cpuset.PinTree(p.PID, set)
+		}
+	}
 }
 
 // checkPinned reads back from /proc the CPUs pid may run on.

@@ -27,6 +27,7 @@ import (
 	"github.com/scalelab/scalelab/data"
 	"github.com/scalelab/scalelab/infra"
 	"github.com/scalelab/scalelab/infra/infratest"
+	"github.com/scalelab/scalelab/internal/cpuset"
 	"github.com/scalelab/scalelab/internal/wait"
 )
 
@@ -683,6 +684,18 @@ func TestBenchFaults(t *testing.T) {
 			o := filepath.Join(out, tc.kind)
 			args := append([]string{"bench", tc.stage, "--fault", tc.kind, "--at", "2s", "--duration", "8s", "--warmup", "0s",
 				"--users", "300", "--state", dir, "--out", o}, tc.extra...)
+			// memcached, stopped and started again by the load generator,
+			// must come back on the servers' CPUs, not the load
+			// generator's; and after the run, on the CPUs it had before.
+			all, err := cpuset.Allowed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pinned := tc.kind == "memcached-down" && len(all) >= 2
+			if pinned {
+				args = append(args, "--client-cpus", all[:1].String())
+				tc.events = append(tc.events, "pinned to CPU "+all[1:].String())
+			}
 			r := run(t, nil, args...)
 			if r.code != 0 {
 				t.Fatalf("bench: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -734,6 +747,16 @@ func TestBenchFaults(t *testing.T) {
 			after, err := (&infra.Lab{State: dir}).Services()
 			if err != nil || after != before {
 				t.Errorf("services after the fault: %+v, %v; before: %+v", after, err, before)
+			}
+			if pinned {
+				for _, p := range (&infra.Lab{State: dir}).Recorded() {
+					if p.Name != "postgres" && p.Name != "memcached" {
+						continue
+					}
+					if got, err := cpuset.Of(p.PID); err != nil || got.String() != all.String() {
+						t.Errorf("%s runs on CPU %s after the pinned run (%v), want %s as before it", p.Name, got, err, all)
+					}
+				}
 			}
 		})
 	}
