@@ -84,8 +84,12 @@ type Check struct {
 	Connections         int
 	Measured, Predicted float64
 	Bottleneck          string
+	// Sweep marks a point of a sweep (in Against's checks).
+	Sweep bool
 	// Calibration marks the point the stage's Latency was measured at: the
-	// model agrees with it by construction, so it tests nothing.
+	// model agrees with it by construction, so it tests nothing. (A lone
+	// request faster than the demands gives no delay: then the point is a
+	// check like the others.)
 	Calibration bool
 }
 
@@ -153,7 +157,7 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 			}
 			p := curve[len(curve)-1]
 			sm.SweepChecks = append(sm.SweepChecks, Check{Connections: sp.Connections, Measured: sp.RPS, Predicted: p.X, Bottleneck: p.Bottleneck,
-				Calibration: s.LatencyMeasured && sp.Connections == 1})
+				Calibration: s.Latency > 0 && sp.Connections == 1})
 		}
 		for _, c := range o.Cores {
 			x, b := s.Capacity(Machine{Cores: c, ClientCores: -1})
@@ -271,13 +275,16 @@ func Name(id string) string {
 func (a *Analysis) Assumptions() []string {
 	var delays []string
 	for _, s := range a.Stages {
-		if s.LatencyMeasured {
+		switch {
+		case s.Latency > 0:
 			delays = append(delays, fmt.Sprintf("%.0f µs for stage %s", s.Latency*1e6, s.Key))
+		case s.LatencyMeasured:
+			delays = append(delays, fmt.Sprintf("none for stage %s (a lone request took less than its CPU per request: some of that CPU is spent off the request's path)", s.Key))
 		}
 	}
 	delay := "The run has no sweep point at one connection, so the model has no delay for the time a lone request spends outside every CPU counter (wake-ups, the loopback): at few connections it predicts too many req/s (run with --sweep 1,4,16,64)."
 	if len(delays) > 0 {
-		delay = "A lone request's time that no CPU counter sees (wake-ups, the loopback), measured at the sweep's one connection as 1/req/s less the CPU per request, is a delay in every prediction: " + strings.Join(delays, ", ") + "; the model matches that point by construction."
+		delay = "A lone request's time that no CPU counter sees (wake-ups, the loopback), measured at the sweep's one connection as 1/req/s less the CPU per request, is a delay in every prediction: " + strings.Join(delays, ", ") + "; where it is above 0 the model matches that point by construction."
 	}
 	return []string{
 		"Demands are the record's CPU per request at its connections; the model assumes they stay the same with more cores, more machines and other loads (no lock contention, no cache effects, no network between machines).",
@@ -475,8 +482,10 @@ func Short(v float64) string {
 
 // Against predicts another run from run's costs: each stage both measured,
 // on other's machine (its cores, or the CPUs o names for its servers and
-// its load generator) at other's connections, beside what other measured.
-// It is how a 2-core run predicts a run whose servers had one core.
+// its load generator) at other's connections, and each point of other's
+// sweep, beside what other measured. It is how a 2-core run predicts a run
+// whose servers had one core, and how a sweep is predicted with a delay
+// measured in another run (see Stage.Latency) rather than its own.
 func Against(run, other *record.Run, o Options) ([]Check, Machine, error) {
 	m, err := measuredMachine(other, o)
 	if err != nil {
@@ -498,6 +507,16 @@ func Against(run, other *record.Run, o Options) ([]Check, Machine, error) {
 		}
 		p := curve[len(curve)-1]
 		out = append(out, Check{Stage: t.Key, Connections: t.Connections, Measured: t.RPS, Predicted: p.X, Bottleneck: p.Bottleneck})
+		// The other run's sweep, every point of it a prediction: this
+		// run's costs and delay, not the other's, are in the model.
+		for _, sp := range t.Sweep {
+			curve, err := s.Predict(effective(sp.Outside, m), max(1, sp.Connections), o.Think)
+			if err != nil {
+				return nil, m, err
+			}
+			p := curve[len(curve)-1]
+			out = append(out, Check{Stage: t.Key, Connections: sp.Connections, Measured: sp.RPS, Predicted: p.X, Bottleneck: p.Bottleneck, Sweep: true})
+		}
 	}
 	if len(out) == 0 {
 		return nil, m, fmt.Errorf("model: the two runs have no stage in common with CPU per request")
@@ -519,7 +538,11 @@ func WriteAgainst(w io.Writer, m Machine, checks []Check) error {
 	fmt.Fprintf(tw, "stage\tconnections\tmeasured req/s\tmodel req/s\terror\tbottleneck\t\n")
 	worst := 0.0
 	for _, c := range checks {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%s\t%s\t\n", c.Stage, c.Connections, c.Measured, c.Predicted, Percent(c.Error()), Name(c.Bottleneck))
+		conns := fmt.Sprint(c.Connections)
+		if c.Sweep {
+			conns += " (sweep)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%s\t\n", c.Stage, conns, c.Measured, c.Predicted, Percent(c.Error()), Name(c.Bottleneck))
 		if e := math.Abs(c.Error()); e > worst {
 			worst = e
 		}

@@ -294,6 +294,10 @@ func TestLatencyFromTheOneConnectionPoint(t *testing.T) {
 	if l := a.Stages[0].Latency; l != 0 {
 		t.Errorf("latency %v from a point faster than the demands, want 0", l)
 	}
+	// and the model did not take that point in: it is a check.
+	if c := a.Stages[0].SweepChecks[0]; c.Calibration || near(c.Predicted, 10000, 1) {
+		t.Errorf("the one-connection point without a delay: %+v, want a check the model did not match", c)
+	}
 }
 
 // On one shared machine the components together never use more cores than
@@ -314,5 +318,39 @@ func TestTheSharedCoresAreOneStation(t *testing.T) {
 	// With 2 connections and no delay, both cores are busy all the time.
 	if !near(curve[1].X, bound, 1e-9*bound) || curve[1].Bottleneck != Cores {
 		t.Errorf("2 connections: %v req/s (%s), want %v, the cores", curve[1].X, curve[1].Bottleneck, bound)
+	}
+}
+
+// Against predicts the other run's sweep too, with this run's delay: the
+// other run's one-connection point is then a prediction, not the point
+// its own delay was measured at.
+func TestAgainstPredictsTheOtherSweep(t *testing.T) {
+	base, other := doctored(), doctored()
+	// The base measured a lone stage-4 request at 80 µs for 65 µs of CPU.
+	base.Results = append(base.Results, record.Result{Stage: "4", Tool: "scalelab load", Sweep: true, Connections: 1, RPS: 12500,
+		Where: &record.Where{CPUUsPerRequest: map[string]float64{"app": 1}}})
+	for _, c := range []int{1, 4} {
+		other.Results = append(other.Results, record.Result{Stage: "4", Tool: "scalelab load", Sweep: true, Connections: c, RPS: 10000,
+			Where: &record.Where{CPUUsPerRequest: map[string]float64{"app": 1}}})
+	}
+	checks, _, err := Against(base, other, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sweep []Check
+	for _, c := range checks {
+		if c.Sweep {
+			sweep = append(sweep, c)
+		}
+	}
+	if len(sweep) != 2 || sweep[0].Stage != "4" || sweep[0].Connections != 1 || sweep[1].Connections != 4 {
+		t.Fatalf("sweep checks %+v, want stage 4 at 1 and 4 connections", sweep)
+	}
+	if c := sweep[0]; c.Calibration || !near(c.Predicted, 12500, 1e-6) || !near(c.Error(), 0.25, 1e-9) {
+		t.Errorf("one connection: %+v, want 12,500 from the base's 15 µs delay, 25%% above the other's 10,000", c)
+	}
+	var b strings.Builder
+	if err := WriteAgainst(&b, Machine{Cores: 2}, checks); err != nil || !strings.Contains(b.String(), "4 (sweep)") {
+		t.Errorf("the table does not mark the sweep's points:\n%s", b.String())
 	}
 }
