@@ -391,6 +391,7 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
+	probes := procstat.StartProbes(speedProbeEvery)
 
 	run := newRunState(ctx, &opts)
 	stopProgress := run.startProgress()
@@ -407,6 +408,7 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 	elapsed := time.Since(run.start)
 	stopProgress()
 	run.cancel()
+	probeMedian, probeCount := probes.Stop()
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
@@ -450,9 +452,14 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 		c.Machine = &record.MachineCPU{TotalS: m.Total().Seconds(), BusyS: m.Busy().Seconds(),
 			IdleS: m.IdleTime().Seconds(), StealS: m.Steal.Seconds()}
 	}
+	c.SpeedProbeMs, c.SpeedProbes = probeMedian.Seconds()*1e3, probeCount
 	rec.Results.Summarize()
 	return rec, nil
 }
+
+// speedProbeEvery is how often the machine's speed is probed during a
+// load (procstat.Probe): each probe costs about 1.6 ms of CPU.
+const speedProbeEvery = 500 * time.Millisecond
 
 func environment() record.Env {
 	host, _ := os.Hostname()

@@ -86,6 +86,11 @@ type Check struct {
 	Bottleneck          string
 	// Sweep marks a point of a sweep (in Against's checks).
 	Sweep bool
+	// CPURatio is how much more CPU the same work took during the
+	// measurement than while the demands were measured, by the speed
+	// probes (0: not probed); Predicted has the demands scaled by it,
+	// Unscaled is the prediction without.
+	CPURatio, Unscaled float64
 	// Calibration marks the point the stage's Latency was measured at: the
 	// model agrees with it by construction, so it tests nothing. (A lone
 	// request faster than the demands gives no delay: then the point is a
@@ -100,6 +105,14 @@ func (c Check) Error() float64 {
 		return math.NaN()
 	}
 	return c.Predicted/c.Measured - 1
+}
+
+// RatioText writes CPURatio: "×1.35", or "–" when not probed.
+func (c Check) RatioText() string {
+	if c.CPURatio == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("×%.2f", c.CPURatio)
 }
 
 // ErrorText is the error as tables write it; the calibration point says
@@ -147,17 +160,19 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 			return nil, err
 		}
 		p := curve[len(curve)-1]
-		sm.Check = Check{Connections: s.Connections, Measured: s.RPS, Predicted: p.X, Bottleneck: p.Bottleneck}
+		sm.Check = Check{Connections: s.Connections, Measured: s.RPS, Predicted: p.X, Bottleneck: p.Bottleneck, Unscaled: p.X}
+		if s.Speed > 0 {
+			sm.Check.CPURatio = 1
+		}
 		// Each point of a sweep on the machine as it was during that
 		// point: other programs took a different share each time.
 		for _, sp := range s.Sweep {
-			curve, err := s.Predict(effective(sp.Outside, m), max(1, sp.Connections), o.Think)
+			c, err := check(s, sp.Speed, effective(sp.Outside, m), sp.Connections, sp.RPS, o.Think)
 			if err != nil {
 				return nil, err
 			}
-			p := curve[len(curve)-1]
-			sm.SweepChecks = append(sm.SweepChecks, Check{Connections: sp.Connections, Measured: sp.RPS, Predicted: p.X, Bottleneck: p.Bottleneck,
-				Calibration: s.Latency > 0 && sp.Connections == 1})
+			c.Calibration = s.Latency > 0 && sp.Connections == 1
+			sm.SweepChecks = append(sm.SweepChecks, c)
 		}
 		for _, c := range o.Cores {
 			x, b := s.Capacity(Machine{Cores: c, ClientCores: -1})
@@ -286,7 +301,15 @@ func (a *Analysis) Assumptions() []string {
 	if len(delays) > 0 {
 		delay = "A lone request's time that no CPU counter sees (wake-ups, the loopback), measured at the sweep's one connection as 1/req/s less the CPU per request, is a delay in every prediction: " + strings.Join(delays, ", ") + "; where it is above 0 the model matches that point by construction."
 	}
+	speed := "The record has no speed probes (older than them): a check of a measurement taken while the machine was slower or faster blames the model for the difference."
+	for _, s := range a.Stages {
+		if s.Speed > 0 {
+			speed = "Each measurement probes the machine's speed (the thread CPU time of a fixed piece of work, every half second): a check of a measurement taken at another speed than the demands scales them by the ratio (\"CPU ×1.30\"), since the same requests then cost that much more CPU."
+			break
+		}
+	}
 	return []string{
+		speed,
 		"Demands are the record's CPU per request at its connections; the model assumes they stay the same with more cores, more machines and other loads (no lock contention, no cache effects, no network between machines).",
 		"A stage on one machine: the cores every server shares are one station with a server per core, where each request needs all its components' CPU; solved by exact MVA. Each component's own limit bounds the req/s besides (stage 2's one process, memcached's 2 threads, the app pool's 8 database connections per app process).",
 		delay,
@@ -402,7 +425,11 @@ func (a *Analysis) sweepLines() []string {
 		}
 		var parts []string
 		for _, c := range s.SweepChecks {
-			parts = append(parts, fmt.Sprintf("%d conns %s/%s (%s)", c.Connections, Short(c.Predicted), Short(c.Measured), c.ErrorText()))
+			p := fmt.Sprintf("%d conns %s/%s (%s", c.Connections, Short(c.Predicted), Short(c.Measured), c.ErrorText())
+			if c.CPURatio != 0 && math.Abs(c.CPURatio-1) >= 0.005 {
+				p += fmt.Sprintf("; CPU ×%.2f", c.CPURatio)
+			}
+			parts = append(parts, p+")")
 		}
 		out = append(out, s.Key+": "+strings.Join(parts, ", "))
 	}
@@ -501,27 +528,48 @@ func Against(run, other *record.Run, o Options) ([]Check, Machine, error) {
 		if !ok {
 			continue
 		}
-		curve, err := s.Predict(effective(t.Outside, m), max(1, t.Connections), o.Think)
+		c, err := check(s, t.Speed, effective(t.Outside, m), t.Connections, t.RPS, o.Think)
 		if err != nil {
 			return nil, m, err
 		}
-		p := curve[len(curve)-1]
-		out = append(out, Check{Stage: t.Key, Connections: t.Connections, Measured: t.RPS, Predicted: p.X, Bottleneck: p.Bottleneck})
+		c.Stage = t.Key
+		out = append(out, c)
 		// The other run's sweep, every point of it a prediction: this
 		// run's costs and delay, not the other's, are in the model.
 		for _, sp := range t.Sweep {
-			curve, err := s.Predict(effective(sp.Outside, m), max(1, sp.Connections), o.Think)
+			c, err := check(s, sp.Speed, effective(sp.Outside, m), sp.Connections, sp.RPS, o.Think)
 			if err != nil {
 				return nil, m, err
 			}
-			p := curve[len(curve)-1]
-			out = append(out, Check{Stage: t.Key, Connections: sp.Connections, Measured: sp.RPS, Predicted: p.X, Bottleneck: p.Bottleneck, Sweep: true})
+			c.Stage, c.Sweep = t.Key, true
+			out = append(out, c)
 		}
 	}
 	if len(out) == 0 {
 		return nil, m, fmt.Errorf("model: the two runs have no stage in common with CPU per request")
 	}
 	return out, m, nil
+}
+
+// check predicts a measurement of measured req/s at conns connections on
+// machine m, taken while the speed probe read speed: with the demands
+// scaled to that speed, and, for the record, without.
+func check(s Stage, speed float64, m Machine, conns int, measured, think float64) (Check, error) {
+	at, r := s.At(speed)
+	c := Check{Connections: conns, Measured: measured, CPURatio: r}
+	for i, st := range []Stage{at, s} {
+		curve, err := st.Predict(m, max(1, conns), think)
+		if err != nil {
+			return c, err
+		}
+		p := curve[len(curve)-1]
+		if i == 0 {
+			c.Predicted, c.Bottleneck = p.X, p.Bottleneck
+		} else {
+			c.Unscaled = p.X
+		}
+	}
+	return c, nil
 }
 
 // WriteAgainst prints Against's checks.
@@ -535,19 +583,21 @@ func WriteAgainst(w io.Writer, m Machine, checks []Check) error {
 	}
 	fmt.Fprintf(w, "):\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "stage\tconnections\tmeasured req/s\tmodel req/s\terror\tbottleneck\t\n")
+	fmt.Fprintf(tw, "stage\tconnections\tmeasured req/s\tmodel req/s\terror\tbottleneck\tCPU ratio\terror unscaled\t\n")
 	worst := 0.0
 	for _, c := range checks {
 		conns := fmt.Sprint(c.Connections)
 		if c.Sweep {
 			conns += " (sweep)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%s\t\n", c.Stage, conns, c.Measured, c.Predicted, Percent(c.Error()), Name(c.Bottleneck))
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t\n", c.Stage, conns, c.Measured, c.Predicted, Percent(c.Error()), Name(c.Bottleneck),
+			c.RatioText(), Percent(c.Unscaled/c.Measured-1))
 		if e := math.Abs(c.Error()); e > worst {
 			worst = e
 		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nThe model's largest error here: %.0f%%.\n", 100*worst)
+	fmt.Fprintf(w, "CPU ratio: how much more CPU time the machine's speed probe took during the measurement than while the costs were measured; the model scales the costs by it (\"error unscaled\": without). – : a record without probes.\n")
 	return nil
 }

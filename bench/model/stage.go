@@ -68,6 +68,11 @@ type Stage struct {
 	// is 0 when the run has none; LatencyMeasured says which.
 	Latency         float64
 	LatencyMeasured bool
+	// Speed is the machine's speed probe while the demands were measured
+	// (record.Where.SpeedProbeMs: milliseconds of CPU for a fixed piece
+	// of work; 0: not probed). A prediction for a measurement probed at
+	// another speed scales the demands by the ratio (see At).
+	Speed float64
 }
 
 // SweepPoint is one measured point of a concurrency sweep, with the share
@@ -76,6 +81,8 @@ type SweepPoint struct {
 	Connections int
 	RPS         float64
 	Outside     float64
+	// Speed is the point's speed probe (see Stage.Speed).
+	Speed float64
 }
 
 // Demand is the stage's CPU-seconds per request of one component.
@@ -86,6 +93,23 @@ func (s Stage) Demand(id string) float64 {
 		}
 	}
 	return 0
+}
+
+// At is the stage on the machine as fast as a speed probe of speed
+// milliseconds says (see Stage.Speed), and the ratio of its demands to the
+// measured ones: every demand times speed / s.Speed. With either probe
+// unknown (0) it is the stage as measured, and the ratio 0 (unknown).
+func (s Stage) At(speed float64) (Stage, float64) {
+	if s.Speed <= 0 || speed <= 0 {
+		return s, 0
+	}
+	r := speed / s.Speed
+	out := s
+	out.Tiers = slices.Clone(s.Tiers)
+	for i := range out.Tiers {
+		out.Tiers[i].Demand *= r
+	}
+	return out, r
 }
 
 // TotalDemand is the CPU-seconds per request of every component together.
@@ -125,16 +149,18 @@ func Stages(run *record.Run) []Stage {
 			views := float64(x.Requests) * x.PageViews / x.RPS
 			s.WriteShare = math.Min(1, float64(w.Acknowledged)/views/x.Where.SQLPerView)
 		}
-		s.Outside = outside(x.Where)
+		s.Outside, s.Speed = outside(x.Where), x.Where.SpeedProbeMs
 		for j := range run.Results {
 			y := &run.Results[j]
 			if y.Sweep && y.Key() == s.Key && y.Tool == x.Tool && y.Page == "" && y.Rate == 0 && y.RPS > 0 {
-				s.Sweep = append(s.Sweep, SweepPoint{y.Connections, y.RPS, outside(y.Where)})
+				s.Sweep = append(s.Sweep, SweepPoint{y.Connections, y.RPS, outside(y.Where), y.Where.SpeedProbeMs})
 			}
 		}
 		slices.SortFunc(s.Sweep, func(a, b SweepPoint) int { return a.Connections - b.Connections })
-		if len(s.Sweep) > 0 && s.Sweep[0].Connections == 1 {
-			s.Latency, s.LatencyMeasured = max(0, 1/s.Sweep[0].RPS-s.TotalDemand()), true
+		if one := s.Sweep; len(one) > 0 && one[0].Connections == 1 {
+			// The demands as they were at that point's speed.
+			at, _ := s.At(one[0].Speed)
+			s.Latency, s.LatencyMeasured = max(0, 1/one[0].RPS-at.TotalDemand()), true
 		}
 		out = append(out, s)
 	}

@@ -354,3 +354,49 @@ func TestAgainstPredictsTheOtherSweep(t *testing.T) {
 		t.Errorf("the table does not mark the sweep's points:\n%s", b.String())
 	}
 }
+
+// A measurement taken while the machine's speed probe took 1.5× as long
+// as when the costs were measured is predicted with 1.5× the demands: a
+// stage the cores hold answers two thirds as many requests. The table
+// says the ratio and the error without it.
+func TestSpeedProbeScalesTheDemands(t *testing.T) {
+	base, other := doctored(), doctored()
+	for i := range base.Results {
+		base.Results[i].Where.SpeedProbeMs = 1.6
+		other.Results[i].Where.SpeedProbeMs = 2.4
+	}
+	checks, _, err := Against(base, other, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var three Check
+	for _, c := range checks {
+		if c.Stage == "3" {
+			three = c
+		}
+	}
+	if !near(three.CPURatio, 1.5, 1e-12) || !near(three.Predicted, three.Unscaled/1.5, 1e-6*three.Unscaled) {
+		t.Errorf("stage 3: ratio %v, predicted %v, unscaled %v; want 1.5 and two thirds", three.CPURatio, three.Predicted, three.Unscaled)
+	}
+	var b strings.Builder
+	if err := WriteAgainst(&b, Machine{Cores: 2}, checks); err != nil || !strings.Contains(b.String(), "×1.50") {
+		t.Errorf("the table does not state the ratio:\n%s", b.String())
+	}
+	// Unprobed on either side: nothing is scaled, and the table says so.
+	other.Results[2].Where.SpeedProbeMs = 0 // stage 3's
+	checks, _, _ = Against(base, other, Options{})
+	for _, c := range checks {
+		if c.Stage == "3" && (c.CPURatio != 0 || c.Predicted != c.Unscaled || c.RatioText() != "–") {
+			t.Errorf("stage 3 without a probe: %+v", c)
+		}
+	}
+	// The delay is measured at the one-connection point's own speed: a
+	// lone request at 1.5× the CPU leaves less time unaccounted for.
+	one := doctored()
+	one.Results[0].Where.SpeedProbeMs = 1.6 // stage 4's: 65 µs of demands
+	one.Results = append(one.Results, record.Result{Stage: "4", Tool: "scalelab load", Sweep: true, Connections: 1, RPS: 1 / 120e-6,
+		Where: &record.Where{CPUUsPerRequest: map[string]float64{"app": 1}, SpeedProbeMs: 2.4}})
+	if l := Stages(one)[2].Latency; !near(l, 120e-6-1.5*65e-6, 1e-12) {
+		t.Errorf("latency %v, want 120 µs less 1.5 × 65 µs", l)
+	}
+}

@@ -210,6 +210,14 @@ type CPU struct {
 	// Machine is what the whole machine did over the same interval as
 	// Watched, from /proc/stat; absent when nothing was watched.
 	Machine *MachineCPU `json:"machine,omitempty"`
+	// SpeedProbeMs is the median CPU time, in milliseconds, of the
+	// machine's speed probe (procstat.Probe: a fixed piece of work)
+	// sampled every half second of the measurement; SpeedProbes is how
+	// many were taken. Higher is slower. Only ratios between measurements
+	// on one machine mean anything: the same requests cost the CPU time
+	// they cost times that ratio.
+	SpeedProbeMs float64 `json:"speed_probe_ms,omitempty"`
+	SpeedProbes  int     `json:"speed_probes,omitempty"`
 }
 
 // MachineCPU is the whole machine's processor time over a measurement, all

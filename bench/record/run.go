@@ -324,6 +324,10 @@ type Where struct {
 	// counts the measurements taken again because of it.
 	Noisy      int `json:"noisy,omitempty"`
 	Remeasured int `json:"remeasured,omitempty"`
+	// SpeedProbeMs is the median of the measurements' speed probes (see
+	// CPU.SpeedProbeMs): how fast the machine was while the CPU per
+	// request was measured. 0 in records made before it was kept.
+	SpeedProbeMs float64 `json:"speed_probe_ms,omitempty"`
 }
 
 // NoisyShare is the share of the machine that outsiders (and steal) may

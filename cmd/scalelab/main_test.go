@@ -413,6 +413,10 @@ func TestLabQuick(t *testing.T) {
 			t.Errorf("CGI stage: its host and programs used %.0f µs of CPU per request: the children's time is lost", w.CPUUsPerRequest[record.CPUServe])
 		}
 		checkCPUAddsUp(t, &x)
+		// Every measurement probed the machine's speed.
+		if w.SpeedProbeMs <= 0 {
+			t.Errorf("stage %s %s: no speed probe in its record", x.Stage, x.Page)
+		}
 	}
 	if !rec.Complete || rec.Machine.Cores == 0 || rec.Settings.Users != 300 {
 		t.Errorf("record: complete %v, machine %+v, settings %+v", rec.Complete, rec.Machine, rec.Settings)
