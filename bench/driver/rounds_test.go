@@ -54,3 +54,28 @@ func TestInterleavedOnlyWithSeveralStagesAndRepeats(t *testing.T) {
 		}
 	}
 }
+
+// A stage's speed probe over interleaved rounds is the median of every
+// round's measurements, not lost when the rounds' Wheres are added.
+func TestRoundsKeepTheSpeedProbe(t *testing.T) {
+	rec := func(probe float64) *record.Record {
+		r := &record.Record{}
+		r.Results.Requests, r.Results.RequestsPerS = 100, 10
+		r.Results.CPU.SpeedProbeMs, r.Results.CPU.SpeedProbes = probe, 16
+		return r
+	}
+	x := &Result{}
+	for _, probe := range []float64{2.0, 3.0, 2.5} {
+		r := Result{Where: &record.Where{CPUS: map[string]float64{record.CPUApp: 1}}}
+		addRecord(&r, rec(probe))
+		if err := addRound(x, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := x.Where.SpeedProbeMs; got != 2.5 {
+		t.Errorf("the stage's speed probe over three rounds is %v, want 2.5", got)
+	}
+	if got := record.SpeedProbeMs([]*record.Record{rec(1), rec(2), nil, {}}); got != 1.5 {
+		t.Errorf("the median of probes 1 and 2 (and two without) is %v, want 1.5", got)
+	}
+}

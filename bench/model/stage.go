@@ -149,11 +149,11 @@ func Stages(run *record.Run) []Stage {
 			views := float64(x.Requests) * x.PageViews / x.RPS
 			s.WriteShare = math.Min(1, float64(w.Acknowledged)/views/x.Where.SQLPerView)
 		}
-		s.Outside, s.Speed = outside(x.Where), x.Where.SpeedProbeMs
+		s.Outside, s.Speed = outside(x.Where), speedOf(x)
 		for j := range run.Results {
 			y := &run.Results[j]
 			if y.Sweep && y.Key() == s.Key && y.Tool == x.Tool && y.Page == "" && y.Rate == 0 && y.RPS > 0 {
-				s.Sweep = append(s.Sweep, SweepPoint{y.Connections, y.RPS, outside(y.Where), y.Where.SpeedProbeMs})
+				s.Sweep = append(s.Sweep, SweepPoint{y.Connections, y.RPS, outside(y.Where), speedOf(y)})
 			}
 		}
 		slices.SortFunc(s.Sweep, func(a, b SweepPoint) int { return a.Connections - b.Connections })
@@ -174,6 +174,16 @@ func Stages(run *record.Run) []Stage {
 		return order[ida] + b2i(na) - order[idb] - b2i(nb)
 	})
 	return out
+}
+
+// speedOf is a result's speed probe: its Where's, or the median of its
+// records' (results merged from interleaved rounds before the Where kept it
+// have them only there).
+func speedOf(x *record.Result) float64 {
+	if x.Where != nil && x.Where.SpeedProbeMs > 0 {
+		return x.Where.SpeedProbeMs
+	}
+	return record.SpeedProbeMs(x.Records)
 }
 
 // outside is the share of the machine other programs and the hypervisor

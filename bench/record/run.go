@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -328,6 +329,25 @@ type Where struct {
 	// CPU.SpeedProbeMs): how fast the machine was while the CPU per
 	// request was measured. 0 in records made before it was kept.
 	SpeedProbeMs float64 `json:"speed_probe_ms,omitempty"`
+}
+
+// SpeedProbeMs is the median of the speed probes of records (see
+// CPU.SpeedProbeMs), 0 when none was probed.
+func SpeedProbeMs(records []*Record) float64 {
+	var v []float64
+	for _, r := range records {
+		if r != nil && r.Results.CPU.SpeedProbes > 0 {
+			v = append(v, r.Results.CPU.SpeedProbeMs)
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // NoisyShare is the share of the machine that outsiders (and steal) may

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/scalelab/scalelab/bench/record"
+	"github.com/scalelab/scalelab/internal/cpuset"
 	"github.com/scalelab/scalelab/stages"
 )
 
@@ -98,6 +99,7 @@ func talkBeside(run *record.Run) string {
 type cpuStory struct {
 	idle      float64 // share of the machine's processor time, 0–1
 	totalUs   float64 // CPU µs per request, every component
+	clientUs  float64 // of it the load generator's
 	appUs     float64 // of it the app's (app servers, or serve's own process)
 	parts     string  // "app servers 104 µs, nginx 49 µs, …"
 	busyCores float64 // cores' worth of CPU the lab kept busy
@@ -120,6 +122,9 @@ func storyOf(run *record.Run, x *record.Result) (cpuStory, bool) {
 			continue
 		}
 		s.totalUs += us
+		if c == record.CPUClient {
+			s.clientUs = us
+		}
 		if c == record.CPUApp || c == record.CPUServe {
 			s.appUs += us
 		}
@@ -171,16 +176,30 @@ func explainStep(run *record.Run, x, p *record.Result, gain, talkGain float64) s
 		// what a request costs.
 		// The machine's ceiling at this cost per request: all its cores
 		// busy with nothing else.
-		ceiling := float64(cores) * 1e6 / xs.totalUs
-		fmt.Fprintf(&b, "It spreads the app over several app servers behind nginx, but a request cost %s µs of CPU in all (%s), of which the app's own work was %s µs: at that cost this machine's %d cores serve at most %s req/s, only %s what %s already served with one core, and they were %s idle.",
-			num(xs.totalUs), xs.parts, num(xs.appUs), cores, fmtRPS(ceiling), fmtTimes(ceiling/p.RPS), longName(p), pct(xs.idle))
+		if n, ok := serverCores(run); ok {
+			// Pinned: the servers had n cores and the load generator its
+			// own, so the ceiling is the servers' alone, and the machine's
+			// idle share (the load generator's core half idle) says
+			// nothing of them.
+			ceiling := float64(n) * 1e6 / (xs.totalUs - xs.clientUs)
+			fmt.Fprintf(&b, "It spreads the app over several app servers behind nginx, but a request cost %s µs of CPU in all (%s), of which the app's own work was %s µs: at that cost the %d %s the servers were pinned to (the load generator had its own) serve at most %s req/s, only %s what %s already served with one core.",
+				num(xs.totalUs), xs.parts, num(xs.appUs), n, plural(n, "core"), fmtRPS(ceiling), fmtTimes(ceiling/p.RPS), longName(p))
+		} else {
+			ceiling := float64(cores) * 1e6 / xs.totalUs
+			fmt.Fprintf(&b, "It spreads the app over several app servers behind nginx, but a request cost %s µs of CPU in all (%s), of which the app's own work was %s µs: at that cost this machine's %d cores serve at most %s req/s, only %s what %s already served with one core, and they were %s idle.",
+				num(xs.totalUs), xs.parts, num(xs.appUs), cores, fmtRPS(ceiling), fmtTimes(ceiling/p.RPS), longName(p), pct(xs.idle))
+		}
 		b.WriteString(" The balancer, the sessions in memcached, the database and the load generator share the app servers' cores.")
 		if be, ok := breakEven(run); ok && !be.Never && be.CostMs > 0 && model == nil {
 			fmt.Fprintf(&b, " By these figures it starts to win from an app cost of about %s ms of CPU a request.", trimFloat(math.Round(be.CostMs*100)/100))
 		}
 		b.WriteString(" " + whatWouldChange(model))
 	default:
-		fmt.Fprintf(&b, "On this machine's %d cores (%s idle) a request cost %s µs of CPU: %s.", cores, pct(xs.idle), num(xs.totalUs), xs.parts)
+		if n, ok := serverCores(run); ok {
+			fmt.Fprintf(&b, "With the servers pinned to %d %s and the load generator to its own, a request cost %s µs of CPU: %s.", n, plural(n, "core"), num(xs.totalUs), xs.parts)
+		} else {
+			fmt.Fprintf(&b, "On this machine's %d cores (%s idle) a request cost %s µs of CPU: %s.", cores, pct(xs.idle), num(xs.totalUs), xs.parts)
+		}
 		if model == nil {
 			b.WriteString(" The app here is Go, far cheaper per request than the talk's Python, so the app's work a stage saves is worth less than in 2007: a costlier app (make lab-talk models the talk's Python) or more cores change the balance.")
 		} else {
@@ -188,6 +207,19 @@ func explainStep(run *record.Run, x, p *record.Result, gain, talkGain float64) s
 		}
 	}
 	return b.String()
+}
+
+// serverCores is how many CPUs a pinned run (--client-cpus) left its
+// servers; ok is false for a run that pinned nothing.
+func serverCores(run *record.Run) (int, bool) {
+	if run.Settings.ServerCPUs == "" {
+		return 0, false
+	}
+	set, err := cpuset.Parse(run.Settings.ServerCPUs)
+	if err != nil || len(set) == 0 {
+		return 0, false
+	}
+	return len(set), true
 }
 
 // whatWouldChange points at what makes the app's share, and so the

@@ -157,3 +157,24 @@ func TestExplanationSkipsAFailedStage(t *testing.T) {
 		t.Errorf("stage 3 after stage 1: %q", text)
 	}
 }
+
+// A pinned run (--client-cpus) is explained by the servers' cores alone:
+// the ceiling leaves the load generator's CPU out, and the machine's idle
+// share, half of it the load generator's core, is not said.
+func TestExplanationOfAPinnedRun(t *testing.T) {
+	run := referenceRun(t)
+	run.Settings.ClientCPUs, run.Settings.ServerCPUs = "0", "1"
+	three := result(t, run, "3")
+	w := three.Where
+	w.CPUUsPerRequest = map[string]float64{record.CPUApp: 150, record.CPUNginx: 30, record.CPUPostgres: 20, record.CPUClient: 40}
+	text := explanationOf(run, "3")
+	// 1 core / 200 µs of the servers' CPU: 5,000 req/s.
+	for _, want := range []string{"the 1 core the servers were pinned to", "serve at most 5,000 req/s"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pinned: the explanation lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "idle") || strings.Contains(text, "this machine's") {
+		t.Errorf("pinned: the explanation speaks of the whole machine:\n%s", text)
+	}
+}
