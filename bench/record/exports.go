@@ -77,7 +77,8 @@ func (r *Run) CSV() []byte {
 	w := csv.NewWriter(&buf)
 	w.Write([]string{"stage", "name", "page", "tool", "connections", "rate", "repeats", "measured_s", "requests", "errors",
 		"requests_per_s", "page_views_per_s", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "client_cpu_s", "server_cpu_s",
-		"speedup_over_stage1", "talk_requests_per_s", "talk_speedup", "verification"})
+		"speedup_over_stage1", "talk_requests_per_s", "talk_speedup", "verification",
+		"app_cpu_ms", "app_start_cpu_ms", "speed_probe_ms"})
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	pos := func(x float64) string { // empty unless positive
 		if x > 0 {
@@ -86,7 +87,15 @@ func (r *Run) CSV() []byte {
 		return ""
 	}
 	for _, x := range r.Results {
-		row := []string{x.Key(), x.Name, x.Page, x.Tool, "", pos(x.Rate), "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", x.Verification}
+		row := []string{x.Key(), x.Name, x.Page, x.Tool, "", pos(x.Rate), "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", x.Verification, "", "", ""}
+		if c := x.AppCost; c != nil {
+			// A modelled app: its costs, 0 included (a model of no
+			// start-up cost is a model all the same).
+			row[23], row[24] = f(c.PerRequestMs), f(c.StartMs)
+		}
+		if x.Where != nil {
+			row[25] = pos(round(x.Where.SpeedProbeMs))
+		}
 		if x.Rate == 0 && x.Connections > 0 {
 			row[4] = strconv.Itoa(x.Connections)
 		}

@@ -130,6 +130,8 @@ func TestCSVConsistentRows(t *testing.T) {
 		{Stage: "3", Name: "load-balanced", Tool: "scalelab load", Rate: 500, Verification: "differs from stage 2", TalkRPS: 217},
 	}}
 	run.Results[1].TalkRPS = 23
+	run.Results[1].AppCost = &record.AppCost{PerRequestMs: 7, StartMs: 36}
+	run.Results[1].Where = &record.Where{SpeedProbeMs: 1.6}
 	rows, err := csv.NewReader(bytes.NewReader(run.CSV())).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +155,12 @@ func TestCSVConsistentRows(t *testing.T) {
 		if cell(3, c) != "" {
 			t.Errorf("stage 3, not measured (open loop): %s is %q, want empty", c, cell(3, c))
 		}
+	}
+	if cell(2, "app_cpu_ms") != "7" || cell(2, "app_start_cpu_ms") != "36" || cell(2, "speed_probe_ms") != "1.6" {
+		t.Errorf("stage 1: app model %q/%q, speed probe %q; want 7, 36, 1.6", cell(2, "app_cpu_ms"), cell(2, "app_start_cpu_ms"), cell(2, "speed_probe_ms"))
+	}
+	if cell(1, "app_cpu_ms") != "" || cell(1, "speed_probe_ms") != "" {
+		t.Errorf("baseline without a model or a probe: %q, %q; want empty", cell(1, "app_cpu_ms"), cell(1, "speed_probe_ms"))
 	}
 	if cell(3, "rate") != "500" || cell(3, "talk_requests_per_s") != "217" {
 		t.Errorf("stage 3: rate %q, talk %q", cell(3, "rate"), cell(3, "talk_requests_per_s"))
