@@ -449,7 +449,11 @@ func Run(ctx context.Context, opts Options) (*record.Record, error) {
 		})
 	}
 	if m, ok := watch.Machine(); ok {
-		c.Machine = &record.MachineCPU{TotalS: m.Total().Seconds(), BusyS: m.Busy().Seconds(),
+		total := m.Total()
+		if t := watch.MachineTime(); t > 0 {
+			total = t // exact on a mostly idle machine, where the fields fall short
+		}
+		c.Machine = &record.MachineCPU{TotalS: total.Seconds(), BusyS: m.Busy().Seconds(),
 			IdleS: m.IdleTime().Seconds(), StealS: m.Steal.Seconds()}
 	}
 	c.SpeedProbeMs, c.SpeedProbes = probeMedian.Seconds()*1e3, probeCount

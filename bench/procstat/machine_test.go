@@ -16,6 +16,9 @@ func TestParseCPUStat(t *testing.T) {
 	if a.Total() != 9900*time.Millisecond {
 		t.Errorf("total %v", a.Total())
 	}
+	if c, _ := ParseCPUStat("cpu  1 1 1 1 1 1 1 1\ncpu0 1 1 1 1 1 1 1 1\ncpu1 1 1 1 1 1 1 1 1\ncpufreq 3\nintr 9\n"); c.Cores != 2 {
+		t.Errorf("%d cores in a /proc/stat with cpu0 and cpu1, want 2", c.Cores)
+	}
 	if _, err := ParseCPUStat("intr 1 2 3"); err == nil {
 		t.Error("no cpu line: no error")
 	}

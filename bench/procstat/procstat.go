@@ -164,8 +164,11 @@ type Watcher struct {
 	pids         []int
 	start        map[int]stat
 	machineStart CPUStat
-	machine      CPUStat
-	machineOK    bool
+	// wall is the time between the two reads of the machine.
+	wallStart time.Time
+	wall      time.Duration
+	machine   CPUStat
+	machineOK bool
 }
 
 // Watch starts measuring pids. It fails if one of them does not exist.
@@ -176,7 +179,7 @@ func Watch(pids []int) (*Watcher, error) {
 	}
 	var err error
 	w.machineStart, err = readMachine()
-	w.machineOK = err == nil
+	w.machineOK, w.wallStart = err == nil, time.Now()
 	snap, err := readProcs()
 	if err != nil {
 		return nil, err
@@ -196,6 +199,17 @@ func (w *Watcher) Machine() (m CPUStat, ok bool) {
 	return w.machine, w.machineOK && w.machine.Total() > 0
 }
 
+// MachineTime is the machine's cores × the wall time between its two reads:
+// what the watched processes and the idle time can add up to at most. It
+// is exact where CPUStat.Total falls short (a mostly idle machine); 0 when
+// the machine could not be read or named no cores.
+func (w *Watcher) MachineTime() time.Duration {
+	if !w.machineOK {
+		return 0
+	}
+	return w.wall * time.Duration(w.machine.Cores)
+}
+
 // sameProcess says whether a and b, read under one PID, are one process.
 func sameProcess(a, b stat) bool { return a.started == b.started }
 
@@ -211,7 +225,7 @@ func (w *Watcher) Stop() ([]Usage, error) {
 	if w.machineOK {
 		m, err := readMachine()
 		w.machineOK = err == nil
-		w.machine = m.Sub(w.machineStart)
+		w.machine, w.wall = m.Sub(w.machineStart), time.Since(w.wallStart)
 	}
 	watched := map[int]bool{}
 	for _, pid := range w.pids {

@@ -90,3 +90,25 @@ func TestMachineIntervalHoldsTheProcesses(t *testing.T) {
 		t.Errorf("reads in the order %q, want %q", got, want)
 	}
 }
+
+// The machine's time is its cores × the wall time between its two reads:
+// however little the busy fields caught, the processes and idle time can
+// add up to no more than that.
+func TestMachineTimeIsCoresTimesWall(t *testing.T) {
+	procs, machine := readProcs, readMachine
+	t.Cleanup(func() { readProcs, readMachine = procs, machine })
+	readProcs = func() (map[int]stat, error) { return map[int]stat{1: {name: "init"}}, nil }
+	readMachine = func() (CPUStat, error) { return CPUStat{Cores: 3}, nil }
+	before := time.Now()
+	w, err := Watch([]int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(before)
+	if got := w.MachineTime(); got <= 0 || got > 3*wall || got%3 != 0 {
+		t.Errorf("machine time %v for 3 cores over at most %v of wall", got, wall)
+	}
+}

@@ -224,7 +224,9 @@ type CPU struct {
 // cores together: what is left of it once the client and the watched
 // processes are taken away was used by processes outside the measurement.
 type MachineCPU struct {
-	// TotalS is cores × wall time (busy, idle and steal).
+	// TotalS is cores × wall time. Records before 2026-12-01 summed
+	// /proc/stat's busy, idle and steal instead, which falls about 5%
+	// short on a mostly idle machine (procstat.CPUStat.Total).
 	TotalS float64 `json:"total_s"`
 	// BusyS is the time the cores ran anything, the kernel included.
 	BusyS float64 `json:"busy_s"`
