@@ -219,7 +219,7 @@ func (s *Store) UpgradePassword(ctx context.Context, u data.User, hash string) e
 	if err := s.Next.UpgradePassword(ctx, u, hash); err != nil {
 		return err
 	}
-	s.delete(keyUser(u.Name))
+	deleteKeys(s.MC, &s.errs, keyUser(u.Name))
 	return nil
 }
 
@@ -268,19 +268,20 @@ func (s *Store) AddComment(ctx context.Context, photoID, userID int64, body stri
 	for p := 1; p <= data.PageCount(c.OwnerPhotos); p++ {
 		keys = append(keys, keyUserPhotos(c.Owner.ID, p))
 	}
-	s.delete(keys...)
+	// A query result's lease is held in its own key: deleting the key
+	// breaks it.
+	deleteKeys(s.MC, &s.errs, keys...)
 	if s.PageKeys != nil {
 		deletePages(s.MC, &s.errs, s.PageKeys(c))
 	}
 	return c, nil
 }
 
-// delete deletes query results, and with them any lease on them (a query
-// result's lease is held in its own key).
-func (s *Store) delete(keys ...string) {
+// deleteKeys deletes keys in order; a key already gone is no failure.
+func deleteKeys(mc *memcache.Client, errs *warnOnce, keys ...string) {
 	for _, k := range keys {
-		if err := s.MC.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-			s.errs.warn("delete "+k, err)
+		if err := mc.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			errs.warn("delete "+k, err)
 		}
 	}
 }

@@ -98,14 +98,17 @@ func (l *queryLease) fill(value []byte, ttl time.Duration) error {
 // release gives the lease up unused (the read failed), if it is still
 // held: the next reader need not wait for it to expire.
 func (l *queryLease) release() {
-	if l == nil {
-		return
-	}
-	if it, err := l.mc.Get(l.item.Key); err == nil && bytes.Equal(it.Value, l.item.Value) {
+	if l != nil && holds(l.mc, l.item.Key, l.item.Value) {
 		// Deleting someone else's lease, taken in between, costs them a
 		// fill, never a stale value: deleting is always safe.
 		_ = l.mc.Delete(l.item.Key)
 	}
+}
+
+// holds says whether key still holds the lease token.
+func holds(mc *memcache.Client, key string, token []byte) bool {
+	it, err := mc.Get(key)
+	return err == nil && bytes.Equal(it.Value, token)
 }
 
 // pageLeaseKey is the key of the lease on a page's key.
@@ -124,23 +127,17 @@ func (p *Pages) Lease(_ context.Context, key string) (fill func(page []byte)) {
 		}
 		return func([]byte) {}
 	}
-	held := func() bool {
-		it, err := p.MC.Get(lk)
-		return err == nil && bytes.Equal(it.Value, token)
-	}
 	return func(page []byte) {
 		if page != nil {
 			if err := p.MC.Set(&memcache.Item{Key: key, Value: page, Expiration: seconds(p.ttl())}); err != nil {
 				p.errs.warn("set page", err)
 				return
 			}
-			if !held() {
-				if err := p.MC.Delete(key); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-					p.errs.warn("delete page", err)
-				}
-				return
+		}
+		if !holds(p.MC, lk, token) {
+			if page != nil {
+				deleteKeys(p.MC, &p.errs, key) // stored under a broken lease
 			}
-		} else if !held() {
 			return
 		}
 		_ = p.MC.Delete(lk)
@@ -151,14 +148,10 @@ func (p *Pages) Lease(_ context.Context, key string) (fill func(page []byte)) {
 // page, so that a render in progress either stores before the page's delete
 // (and is deleted) or finds its lease broken.
 func deletePages(mc *memcache.Client, errs *warnOnce, keys []string) {
-	for _, k := range keys {
-		if err := mc.Delete(pageLeaseKey(k)); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-			errs.warn("delete page lease", err)
-		}
+	leases := make([]string, len(keys))
+	for i, k := range keys {
+		leases[i] = pageLeaseKey(k)
 	}
-	for _, k := range keys {
-		if err := mc.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-			errs.warn("delete page", err)
-		}
-	}
+	deleteKeys(mc, errs, leases...)
+	deleteKeys(mc, errs, keys...)
 }

@@ -242,6 +242,10 @@ func summarise(res *Result) error {
 	}
 	res.PageViews = median(views)
 	res.Stalls = record.StallsOf(res.Records)
+	if res.Where != nil {
+		// Over every measurement's probes: those of all the rounds too.
+		res.Where.SpeedProbeMs = record.SpeedProbeMs(res.Records)
+	}
 	return nil
 }
 

@@ -122,10 +122,6 @@ func addRound(x *Result, r Result) error {
 		x.Writes.Add(r.Writes)
 	}
 	x.Where = addWhere(x.Where, r.Where, n, float64(len(r.RPSRuns)), x.Requests)
-	if x.Where != nil {
-		// The median of every round's probes, not of the rounds' medians.
-		x.Where.SpeedProbeMs = record.SpeedProbeMs(x.Records)
-	}
 	return summarise(x)
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/scalelab/scalelab/bench/procstat"
 	"github.com/scalelab/scalelab/bench/record"
 	"github.com/scalelab/scalelab/infra"
 )
@@ -33,7 +32,6 @@ type Where = record.Where
 type whereSum struct {
 	Where
 	views, requests int64
-	probes          []time.Duration
 }
 
 // components finds the PIDs of the running stage's parts from the records
@@ -142,9 +140,6 @@ func (w *whereSum) add(lab *infra.Lab, servePID int, rec *record.Record, idleS f
 		w.StealS += steal
 	}
 	w.CPUS[record.CPUIdle] += idleS
-	if cpu.SpeedProbes > 0 {
-		w.probes = append(w.probes, time.Duration(cpu.SpeedProbeMs*float64(time.Millisecond)))
-	}
 	w.requests += rec.Results.Requests
 	w.views += rec.Results.PageViews
 }
@@ -161,7 +156,6 @@ func remeasure(cpu record.CPU, retaken bool) (noisy, again bool) {
 
 // finish computes the per-request figures.
 func (w *whereSum) finish() {
-	w.SpeedProbeMs = procstat.Median(w.probes).Seconds() * 1e3
 	if w.requests == 0 {
 		return
 	}

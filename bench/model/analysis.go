@@ -293,7 +293,7 @@ func (a *Analysis) Assumptions() []string {
 		switch {
 		case s.Latency > 0:
 			delays = append(delays, fmt.Sprintf("%.0f µs for stage %s", s.Latency*1e6, s.Key))
-		case s.LatencyMeasured:
+		case s.LatencyMeasured():
 			delays = append(delays, fmt.Sprintf("none for stage %s (a lone request took less than its CPU per request: some of that CPU is spent off the request's path)", s.Key))
 		}
 	}

@@ -66,8 +66,7 @@ type Stage struct {
 	// passes through, the loopback's hand-overs. It is measured, from the
 	// sweep's point at one connection (1/X − the demands, at least 0), and
 	// is 0 when the run has none; LatencyMeasured says which.
-	Latency         float64
-	LatencyMeasured bool
+	Latency float64
 	// Speed is the machine's speed probe while the demands were measured
 	// (record.Where.SpeedProbeMs: milliseconds of CPU for a fixed piece
 	// of work; 0: not probed). A prediction for a measurement probed at
@@ -111,6 +110,10 @@ func (s Stage) At(speed float64) (Stage, float64) {
 	}
 	return out, r
 }
+
+// LatencyMeasured says whether the run had a sweep point at one connection
+// to measure Latency at.
+func (s Stage) LatencyMeasured() bool { return len(s.Sweep) > 0 && s.Sweep[0].Connections == 1 }
 
 // TotalDemand is the CPU-seconds per request of every component together.
 func (s Stage) TotalDemand() float64 {
@@ -160,7 +163,7 @@ func Stages(run *record.Run) []Stage {
 		if one := s.Sweep; len(one) > 0 && one[0].Connections == 1 {
 			// The demands as they were at that point's speed.
 			at, _ := s.At(one[0].Speed)
-			s.Latency, s.LatencyMeasured = max(0, 1/one[0].RPS-at.TotalDemand()), true
+			s.Latency = max(0, 1/one[0].RPS-at.TotalDemand())
 		}
 		out = append(out, s)
 	}

@@ -264,8 +264,8 @@ func TestLatencyFromTheOneConnectionPoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	two := a.Stages[0]
-	if !two.LatencyMeasured || !near(two.Latency, 32e-6, 1e-12) {
-		t.Fatalf("stage 2's latency %v (measured %v), want 32 µs", two.Latency, two.LatencyMeasured)
+	if !two.LatencyMeasured() || !near(two.Latency, 32e-6, 1e-12) {
+		t.Fatalf("stage 2's latency %v (measured %v), want 32 µs", two.Latency, two.LatencyMeasured())
 	}
 	one, four := two.SweepChecks[0], two.SweepChecks[1]
 	if !one.Calibration || !near(one.Predicted, 4000, 1e-6) || four.Calibration {

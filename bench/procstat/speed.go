@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/scalelab/scalelab/internal/appcost"
 )
 
 // The machine's speed. On a shared virtual machine the same work does not
@@ -40,7 +40,7 @@ func Probe() (time.Duration, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	buf := make([]byte, probeBytes)
-	t0, err := threadCPU()
+	t0, err := appcost.ThreadCPU()
 	if err != nil {
 		return 0, err
 	}
@@ -50,19 +50,11 @@ func Probe() (time.Duration, error) {
 		sum = sha256.Sum256(buf)
 	}
 	probeSink = sum
-	t1, err := threadCPU()
+	t1, err := appcost.ThreadCPU()
 	if err != nil {
 		return 0, err
 	}
 	return t1 - t0, nil
-}
-
-func threadCPU() (time.Duration, error) {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0, err
-	}
-	return time.Duration(ts.Nano()), nil
 }
 
 // Prober samples Probe every interval until Stop.

@@ -2,7 +2,6 @@ package record
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -340,14 +339,7 @@ func SpeedProbeMs(records []*Record) float64 {
 			v = append(v, r.Results.CPU.SpeedProbeMs)
 		}
 	}
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	return medianFloat(v)
 }
 
 // NoisyShare is the share of the machine that outsiders (and steal) may

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scalelab/scalelab/bench/model"
 	"github.com/scalelab/scalelab/bench/record"
-	"github.com/scalelab/scalelab/internal/cpuset"
 	"github.com/scalelab/scalelab/stages"
 )
 
@@ -212,14 +212,8 @@ func explainStep(run *record.Run, x, p *record.Result, gain, talkGain float64) s
 // serverCores is how many CPUs a pinned run (--client-cpus) left its
 // servers; ok is false for a run that pinned nothing.
 func serverCores(run *record.Run) (int, bool) {
-	if run.Settings.ServerCPUs == "" {
-		return 0, false
-	}
-	set, err := cpuset.Parse(run.Settings.ServerCPUs)
-	if err != nil || len(set) == 0 {
-		return 0, false
-	}
-	return len(set), true
+	n, err := model.CPUCount(run.Settings.ServerCPUs)
+	return n, err == nil && n > 0
 }
 
 // whatWouldChange points at what makes the app's share, and so the
