@@ -91,10 +91,9 @@ type Check struct {
 	// probes (0: not probed); Predicted has the demands scaled by it,
 	// Unscaled is the prediction without.
 	CPURatio, Unscaled float64
-	// Calibration marks the point the stage's Latency was measured at: the
-	// model agrees with it by construction, so it tests nothing. (A lone
-	// request faster than the demands gives no delay: then the point is a
-	// check like the others.)
+	// Calibration marks the point the stage's Latency or Overlap was
+	// measured at: the model agrees with it by construction, so it tests
+	// nothing.
 	Calibration bool
 }
 
@@ -119,7 +118,7 @@ func (c Check) RatioText() string {
 // that it is one.
 func (c Check) ErrorText() string {
 	if c.Calibration {
-		return "the delay's measurement"
+		return "the calibration"
 	}
 	return Percent(c.Error())
 }
@@ -155,11 +154,10 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 	a := &Analysis{Machine: m, Options: o}
 	for _, s := range Stages(run) {
 		sm := StageModel{Stage: s, MaxPagesPerDay: math.Inf(1)}
-		curve, err := s.Predict(effective(s.Outside, m), max(1, s.Connections), o.Think)
+		p, err := s.Predict(effective(s.Outside, m), max(1, s.Connections), o.Think)
 		if err != nil {
 			return nil, err
 		}
-		p := curve[len(curve)-1]
 		sm.Check = Check{Connections: s.Connections, Measured: s.RPS, Predicted: p.X, Bottleneck: p.Bottleneck, Unscaled: p.X}
 		if s.Speed > 0 {
 			sm.Check.CPURatio = 1
@@ -171,7 +169,7 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 			if err != nil {
 				return nil, err
 			}
-			c.Calibration = s.Latency > 0 && sp.Connections == 1
+			c.Calibration = s.Calibrated() && sp.Connections == 1
 			sm.SweepChecks = append(sm.SweepChecks, c)
 		}
 		for _, c := range o.Cores {
@@ -292,14 +290,14 @@ func (a *Analysis) Assumptions() []string {
 	for _, s := range a.Stages {
 		switch {
 		case s.Latency > 0:
-			delays = append(delays, fmt.Sprintf("%.0f µs for stage %s", s.Latency*1e6, s.Key))
-		case s.LatencyMeasured():
-			delays = append(delays, fmt.Sprintf("none for stage %s (a lone request took less than its CPU per request: some of that CPU is spent off the request's path)", s.Key))
+			delays = append(delays, fmt.Sprintf("a delay of %.0f µs for stage %s", s.Latency*1e6, s.Key))
+		case s.Overlap > 0:
+			delays = append(delays, fmt.Sprintf("%.0f%% of the CPU off the path for stage %s", 100*s.Overlap, s.Key))
 		}
 	}
-	delay := "The run has no sweep point at one connection, so the model has no delay for the time a lone request spends outside every CPU counter (wake-ups, the loopback): at few connections it predicts too many req/s (run with --sweep 1,4,16,64)."
+	delay := "The run has no sweep point at one connection, so the model has no measure of the time a lone request spends outside every CPU counter (wake-ups, the loopback) or of the CPU it does not wait for: at few connections its error is larger (run with --sweep 1,4,16,64)."
 	if len(delays) > 0 {
-		delay = "A lone request's time that no CPU counter sees (wake-ups, the loopback), measured at the sweep's one connection as 1/req/s less the CPU per request, is a delay in every prediction: " + strings.Join(delays, ", ") + "; where it is above 0 the model matches that point by construction."
+		delay = "The sweep's point at one connection calibrates the model: a lone request slower than its CPU per request spent the difference where no CPU counter sees it (wake-ups, the loopback), a delay in every prediction; one faster did not wait for all of that CPU (the kernel finishing a send, a collector on the other core), work off the request's path that takes cores but no time from a response. This run: " + strings.Join(delays, ", ") + "; that point agrees by construction and is no check."
 	}
 	speed := "The record has no speed probes (older than them): a check of a measurement taken while the machine was slower or faster blames the model for the difference."
 	for _, s := range a.Stages {
@@ -311,7 +309,7 @@ func (a *Analysis) Assumptions() []string {
 	return []string{
 		speed,
 		"Demands are the record's CPU per request at its connections; the model assumes they stay the same with more cores, more machines and other loads (no lock contention, no cache effects, no network between machines).",
-		"A stage on one machine: the cores every server shares are one station with a server per core, where each request needs all its components' CPU; solved by exact MVA. Each component's own limit bounds the req/s besides (stage 2's one process, memcached's 2 threads, the app pool's 8 database connections per app process).",
+		"A stage on one machine has two layers (the method of layers): the components' own queues, solved by exact MVA — stage 2's one process, an nginx worker per core, an app server per core each taking its share of requests, memcached's 2 threads — with each component's CPU stretched by the time its threads wait for a core, and the cores, which run at most as many threads at once as they number. At a few connections requests meet in one component's queue while a core idles; with many, the cores (or one component's threads) are the bound.",
 		delay,
 		"Machines needed: the fewest machines per tier that keep every tier below 100% busy and the model's p99 (an M/M/m tier's mean × ln 100) within the goal, at the day's average rate (no peak hour); the database tier is one primary that takes every write, and read replicas.",
 	}
@@ -558,11 +556,10 @@ func check(s Stage, speed float64, m Machine, conns int, measured, think float64
 	at, r := s.At(speed)
 	c := Check{Connections: conns, Measured: measured, CPURatio: r}
 	for i, st := range []Stage{at, s} {
-		curve, err := st.Predict(m, max(1, conns), think)
+		p, err := st.Predict(m, max(1, conns), think)
 		if err != nil {
 			return c, err
 		}
-		p := curve[len(curve)-1]
 		if i == 0 {
 			c.Predicted, c.Bottleneck = p.X, p.Bottleneck
 		} else {

@@ -198,3 +198,36 @@ func TestMVARefusesNonsense(t *testing.T) {
 		}
 	}
 }
+
+// Throughput is MVA's X alone: the same number at every population, for
+// networks of single-server, multi-server and delay stations, with and
+// without think time, and bad input refused alike.
+func TestThroughputIsMVAs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		st   []Station
+		z    float64
+	}{
+		{"queues", []Station{{Demand: 0.2, Servers: 1}, {Demand: 0.05, Servers: 1}, {Demand: 0.1, Servers: 1}}, 3},
+		{"a layered stage", []Station{{Demand: 12e-6, Servers: 2}, {Demand: 9e-6, Servers: 1}, {Demand: 9e-6, Servers: 1},
+			{Demand: 23e-6, Servers: 1}, {Demand: 23e-6, Servers: 1}, {Demand: 2e-6, Servers: 2}, {Demand: 0, Servers: 1}}, 17e-6},
+		{"64 cores and a delay", []Station{{Demand: 0.01, Servers: 64}, {Demand: 0.002, Servers: 0}, {Demand: 1e-4, Servers: 1}}, 0},
+	} {
+		pts, err := MVA(c.st, c.z, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pts {
+			x, err := Throughput(c.st, c.z, p.N)
+			if err != nil || !near(x, p.X, 1e-9*p.X) {
+				t.Fatalf("%s, %d requests: Throughput %v (%v), MVA %v", c.name, p.N, x, err, p.X)
+			}
+		}
+	}
+	if _, err := Throughput([]Station{{Demand: -1, Servers: 1}}, 0, 4); err == nil {
+		t.Error("a negative demand was taken")
+	}
+	if _, err := Throughput([]Station{{Demand: 1, Servers: 1}}, 0, 0); err == nil {
+		t.Error("no requests in circulation was taken")
+	}
+}

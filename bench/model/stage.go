@@ -64,9 +64,16 @@ type Stage struct {
 	// Latency is the part of a lone request's response time that no CPU
 	// counter sees, in seconds: the wake-ups of each process a request
 	// passes through, the loopback's hand-overs. It is measured, from the
-	// sweep's point at one connection (1/X − the demands, at least 0), and
-	// is 0 when the run has none; LatencyMeasured says which.
+	// sweep's point at one connection (1/X − the demands, when that is
+	// above 0), and is 0 when the run has none; LatencyMeasured says which.
 	Latency float64
+	// Overlap is the share of the CPU per request that a lone request did
+	// not wait for: measured at the same point when 1/X is below the
+	// demands (1 − (1/X)/ΣD). That work is off the request's path — the
+	// kernel finishing a send after the process moved on, a garbage
+	// collector on another core — so it takes cores but adds no time to a
+	// response. A stage has a Latency or an Overlap, never both.
+	Overlap float64
 	// Speed is the machine's speed probe while the demands were measured
 	// (record.Where.SpeedProbeMs: milliseconds of CPU for a fixed piece
 	// of work; 0: not probed). A prediction for a measurement probed at
@@ -111,8 +118,13 @@ func (s Stage) At(speed float64) (Stage, float64) {
 	return out, r
 }
 
+// Calibrated says whether the model was fitted to the sweep's point at
+// one connection (a Latency or an Overlap above 0): that point then
+// agrees by construction and is no check of the model.
+func (s Stage) Calibrated() bool { return s.Latency > 0 || s.Overlap > 0 }
+
 // LatencyMeasured says whether the run had a sweep point at one connection
-// to measure Latency at.
+// to measure Latency (or Overlap) at.
 func (s Stage) LatencyMeasured() bool { return len(s.Sweep) > 0 && s.Sweep[0].Connections == 1 }
 
 // TotalDemand is the CPU-seconds per request of every component together.
@@ -163,7 +175,11 @@ func Stages(run *record.Run) []Stage {
 		if one := s.Sweep; len(one) > 0 && one[0].Connections == 1 {
 			// The demands as they were at that point's speed.
 			at, _ := s.At(one[0].Speed)
-			s.Latency = max(0, 1/one[0].RPS-at.TotalDemand())
+			if r, d := 1/one[0].RPS, at.TotalDemand(); r >= d {
+				s.Latency = r - d
+			} else {
+				s.Overlap = 1 - r/d
+			}
 		}
 		out = append(out, s)
 	}
@@ -235,75 +251,6 @@ type Machine struct {
 	Lost float64
 }
 
-// servers is how many requests a component can work on at once on a
-// shared machine of the given cores: the stage's own limits (stage 2's
-// one process, GOMAXPROCS=1, the GIL's model; one app server per core in
-// stages 3 and 4; a process per request in CGI), never more than the
-// cores.
-func (s Stage) servers(id string, cores int) int {
-	n := cores
-	switch id {
-	case record.CPUServe:
-		if s.Process == stages.AppServer {
-			n = 1 // one process, GOMAXPROCS=1
-		}
-	case record.CPUApp:
-		if s.Process == stages.FastCGI {
-			n = 1 // one FastCGI process, GOMAXPROCS=1
-		} // stages 3, 4: one instance per core, GOMAXPROCS=1 each
-	case record.CPUNginx:
-		if s.Process == stages.FastCGI {
-			n = fastcgiWorkers
-		} // worker_processes auto: one per core
-	case record.CPUMemcached:
-		n = memcachedThreads
-	case record.CPUPostgres:
-		switch s.Process {
-		case stages.AppServer, stages.FastCGI:
-			n = poolSize
-		case stages.Balanced:
-			n = poolSize * cores // a pool per instance
-		} // CGI: a connection, so a backend, per request
-	}
-	return max(1, min(n, cores))
-}
-
-// limit is the most req/s one component's own limit allows (stage 2's
-// one process, memcached's 2 threads), whatever the cores.
-type limit struct {
-	id string
-	x  float64
-}
-
-// network is the stage on machine m as a closed network: the cores every
-// server shares are one station of m.Cores servers, where a request needs
-// the sum of the shared components' demands (so that the components
-// together never use more cores than there are), and the load generator's
-// own cores, when it has some, are another. A component that can use fewer
-// cores than the machine has (servers) is a limit on the req/s: X ≤
-// servers / demand, applied after the solution.
-func (s Stage) network(m Machine) (st []Station, limits []limit) {
-	shared := 0.0
-	for _, t := range s.Tiers {
-		if t.ID == record.CPUClient && m.ClientCores != 0 {
-			if m.ClientCores > 0 {
-				st = append(st, Station{Name: t.ID, Demand: t.Demand, Servers: m.ClientCores})
-			}
-			continue
-		}
-		shared += t.Demand
-		if n := s.servers(t.ID, m.Cores); n < m.Cores {
-			limits = append(limits, limit{t.ID, float64(n) / t.Demand})
-		}
-	}
-	if shared > 0 {
-		// Cores that other programs took half of do the work at half the
-		// rate: the demand on what is left doubles.
-		st = append([]Station{{Name: Cores, Demand: shared / (1 - m.Lost), Servers: m.Cores}}, st...)
-	}
-	return st, limits
-}
-
 // Cores names the shared cores as a bottleneck.
 const Cores = "cores"
 
@@ -313,61 +260,83 @@ type Prediction struct {
 	Connections int
 	// X is req/s; R the mean response time in seconds.
 	X, R float64
-	// Bottleneck is what limits X: Cores when the components together fill
-	// the machine's cores, or a component id when its own limit does.
+	// Bottleneck is what limits X most: Cores when the components together
+	// come closest to filling the machine's cores, or a component id when
+	// its own threads do (see Stage.bounds).
 	Bottleneck string
+	// Stretch is how much longer a thread took for its CPU than on a core
+	// of its own, waiting for one (see layers.go): 1 when none waited.
+	Stretch float64
+}
+
+// bound is the most req/s one resource allows, whatever the connections.
+type bound struct {
+	name string
+	x    float64
+}
+
+// bounds are the bottleneck law's limits on machine m: the shared cores
+// (every component's CPU, on and off the request's path, over the cores
+// other programs left), and each component's own threads (stage 2's one
+// process, memcached's 2 threads, the load generator's own cores): a
+// component's threads × copies over its demand on the request's path.
+func (s Stage) bounds(m Machine) []bound {
+	var out []bound
+	shared := 0.0
+	for _, t := range s.tasks(m, math.MaxInt32) {
+		if !t.own {
+			shared += t.demand / (1 - s.Overlap)
+		}
+		if t.demand > 0 && (t.own || t.threads*t.copies < m.Cores) {
+			out = append(out, bound{t.id, float64(t.threads*t.copies) / t.demand})
+		}
+	}
+	if shared > 0 {
+		out = append([]bound{{Cores, float64(m.Cores) * (1 - m.Lost) / shared}}, out...)
+	}
+	return out
 }
 
 // Capacity is the most req/s the stage can answer on machine m with
 // enough connections (the bottleneck law), and what limits it.
 func (s Stage) Capacity(m Machine) (float64, string) {
-	st, limits := s.network(m)
 	x, name := math.Inf(1), ""
-	if b, at := Bound(st); at >= 0 {
-		x, name = b, st[at].Name
-	}
-	for _, l := range limits {
-		if l.x < x {
-			x, name = l.x, l.id
+	for _, b := range s.bounds(m) {
+		if b.x < x {
+			x, name = b.x, b.name
 		}
 	}
 	return x, name
 }
 
 // Predict is the stage on machine m at conns connections with think time
-// z: exact MVA of the network (see network) with the stage's Latency as a
-// delay besides z, then each component's own limit. It returns the curve
-// for 1..conns connections.
-func (s Stage) Predict(m Machine, conns int, z float64) ([]Prediction, error) {
+// z: the layered model (layers.go) with the stage's Latency as a delay
+// besides z, never above the bottleneck law's bounds; the bottleneck is
+// the bound X comes closest to.
+func (s Stage) Predict(m Machine, conns int, z float64) (Prediction, error) {
 	if m.Cores < 1 {
-		return nil, fmt.Errorf("model: a machine needs at least one core, got %d", m.Cores)
+		return Prediction{}, fmt.Errorf("model: a machine needs at least one core, got %d", m.Cores)
 	}
-	st, limits := s.network(m)
-	if len(st) == 0 {
-		return nil, fmt.Errorf("model: stage %s has no CPU per request in its record", s.Key)
+	if s.TotalDemand() <= 0 {
+		return Prediction{}, fmt.Errorf("model: stage %s has no CPU per request in its record", s.Key)
 	}
-	pts, err := MVA(st, z+s.Latency, conns)
+	if conns < 1 {
+		return Prediction{}, fmt.Errorf("model: a closed network needs at least one request in circulation, got %d", conns)
+	}
+	x, at, err := s.layered(m, conns, z)
 	if err != nil {
-		return nil, err
+		return Prediction{}, err
 	}
-	out := make([]Prediction, len(pts))
-	for i, p := range pts {
-		top := 0
-		for k := range p.U {
-			if p.U[k] > p.U[top] {
-				top = k
-			}
+	p := Prediction{Connections: conns, X: x, Stretch: at}
+	closest := 0.0
+	for _, b := range s.bounds(m) {
+		p.X = min(p.X, b.x)
+		if u := p.X / b.x; u > closest {
+			closest, p.Bottleneck = u, b.name
 		}
-		pr := Prediction{Connections: p.N, X: p.X, Bottleneck: st[top].Name}
-		for _, l := range limits {
-			if l.x < pr.X {
-				pr.X, pr.Bottleneck = l.x, l.id
-			}
-		}
-		pr.R = float64(p.N)/pr.X - z
-		out[i] = pr
 	}
-	return out, nil
+	p.R = float64(conns)/p.X - z
+	return p, nil
 }
 
 // CPUCount counts the CPUs of a list as the kernel writes them ("0",
