@@ -20,8 +20,11 @@
 //   - exact MVA for throughput and response time against the number of
 //     connections (think time 0, the closed loop of scalelab load, or
 //     given), with multi-server stations solved exactly (see MVA);
-//   - one shared machine of N cores, and tiers on machines of their own
-//     (Deployment, Plan), naming the bottleneck and where it moves.
+//   - one shared machine of N cores in two layers, after the method of
+//     layers (Rolia & Sevcik 1995): the components' own queues, and the
+//     cores their threads wait for (layers.go); and tiers on machines of
+//     their own (Deployment, Plan), naming the bottleneck and where it
+//     moves.
 //
 // It is a pure function of a record: no servers, no clock. The tests
 // reproduce published textbook answers (Lazowska et al. 1984; Jain 1991),

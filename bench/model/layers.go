@@ -34,10 +34,12 @@ import (
 //     independently with its utilisation (a Poisson binomial), and never
 //     more of them than requests in circulation.
 //
-// The two are solved in turn until the stretch stops moving. At one
+// The two are solved together: the stretch is the one the hardware layer
+// gives back for the software layer it stretched (see layered). At one
 // connection nothing waits (s = 1); with many, the cores are the bound,
-// as in the one-station model; in between, each component's queue idles
-// cores the one station would have kept busy.
+// as in a model of the cores as one station of C servers; in between,
+// each component's queue idles cores that one station would have kept
+// busy.
 
 // task is one component as the software layer sees it.
 type task struct {
