@@ -23,8 +23,10 @@ type Options struct {
 	PagesPerDay []float64
 	// SLO is the latency goal of the plans (DefaultSLO).
 	SLO SLO
-	// Think is the think time between a connection's answer and its next
-	// request, in seconds (0: the closed loop of scalelab load).
+	// Think is a user's think time between an answer and the next
+	// request, in seconds, for the Users table (0: no table). The checks
+	// against measurements never use it: scalelab load's connections
+	// send their next request at once.
 	Think float64
 	// MachineCores is the cores of each machine in plans (0: the run's).
 	MachineCores int
@@ -75,7 +77,13 @@ type StageModel struct {
 	// MaxPagesPerDay is what the stage could serve with any number of
 	// machines (+Inf: no limit).
 	MaxPagesPerDay float64
+	// Users are predictions for users who think Options.Think between a
+	// page and the next, on the run's own machine (none when Think is 0).
+	Users []Prediction
 }
+
+// UserCounts are the populations of the Users table.
+var UserCounts = []int{10, 100, 1000}
 
 // Check is a prediction beside a measurement.
 type Check struct {
@@ -154,7 +162,7 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 	a := &Analysis{Machine: m, Options: o}
 	for _, s := range Stages(run) {
 		sm := StageModel{Stage: s, MaxPagesPerDay: math.Inf(1)}
-		p, err := s.Predict(effective(s.Outside, m), max(1, s.Connections), o.Think)
+		p, err := s.Predict(effective(s.Outside, m), max(1, s.Connections), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -165,12 +173,21 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 		// Each point of a sweep on the machine as it was during that
 		// point: other programs took a different share each time.
 		for _, sp := range s.Sweep {
-			c, err := check(s, sp.Speed, effective(sp.Outside, m), sp.Connections, sp.RPS, o.Think)
+			c, err := check(s, sp.Speed, effective(sp.Outside, m), sp.Connections, sp.RPS)
 			if err != nil {
 				return nil, err
 			}
 			c.Calibration = s.Calibrated() && sp.Connections == 1
 			sm.SweepChecks = append(sm.SweepChecks, c)
+		}
+		if o.Think > 0 {
+			for _, n := range UserCounts {
+				p, err := s.Predict(m, n, o.Think)
+				if err != nil {
+					return nil, err
+				}
+				sm.Users = append(sm.Users, p)
+			}
 		}
 		for _, c := range o.Cores {
 			x, b := s.Capacity(Machine{Cores: c, ClientCores: -1})
@@ -359,6 +376,16 @@ func WriteText(w io.Writer, a *Analysis) error {
 	if a.Overtake > 0 {
 		fmt.Fprintf(w, "Stage %s overtakes stage %s from %d cores.\n", a.Overtaker, a.Overtaken, a.Overtake)
 	}
+	if o.Think > 0 {
+		fmt.Fprintf(w, "\nUsers who think %s between an answer and their next request, on this run's machine (req/s, mean response time, bottleneck):\n", Seconds(o.Think))
+		for _, s := range a.Stages {
+			var pts []string
+			for _, p := range s.Users {
+				pts = append(pts, fmt.Sprintf("%d users %s req/s in %s (%s)", p.Connections, Short(p.X), Seconds(p.R), Name(p.Bottleneck)))
+			}
+			fmt.Fprintf(w, "  %s: %s\n", s.Key, strings.Join(pts, ", "))
+		}
+	}
 	if len(o.Deployment.Machines) > 0 {
 		fmt.Fprintf(w, "\nThe deployment %s:\n", DeploymentString(o.Deployment))
 		for _, s := range a.Stages {
@@ -526,7 +553,7 @@ func Against(run, other *record.Run, o Options) ([]Check, Machine, error) {
 		if !ok {
 			continue
 		}
-		c, err := check(s, t.Speed, effective(t.Outside, m), t.Connections, t.RPS, o.Think)
+		c, err := check(s, t.Speed, effective(t.Outside, m), t.Connections, t.RPS)
 		if err != nil {
 			return nil, m, err
 		}
@@ -535,7 +562,7 @@ func Against(run, other *record.Run, o Options) ([]Check, Machine, error) {
 		// The other run's sweep, every point of it a prediction: this
 		// run's costs and delay, not the other's, are in the model.
 		for _, sp := range t.Sweep {
-			c, err := check(s, sp.Speed, effective(sp.Outside, m), sp.Connections, sp.RPS, o.Think)
+			c, err := check(s, sp.Speed, effective(sp.Outside, m), sp.Connections, sp.RPS)
 			if err != nil {
 				return nil, m, err
 			}
@@ -551,12 +578,13 @@ func Against(run, other *record.Run, o Options) ([]Check, Machine, error) {
 
 // check predicts a measurement of measured req/s at conns connections on
 // machine m, taken while the speed probe read speed: with the demands
-// scaled to that speed, and, for the record, without.
-func check(s Stage, speed float64, m Machine, conns int, measured, think float64) (Check, error) {
+// scaled to that speed, and, for the record, without; with no think time,
+// as scalelab load sends.
+func check(s Stage, speed float64, m Machine, conns int, measured float64) (Check, error) {
 	at, r := s.At(speed)
 	c := Check{Connections: conns, Measured: measured, CPURatio: r}
 	for i, st := range []Stage{at, s} {
-		p, err := st.Predict(m, max(1, conns), think)
+		p, err := st.Predict(m, max(1, conns), 0)
 		if err != nil {
 			return c, err
 		}

@@ -432,3 +432,35 @@ func TestSpeedProbeScalesTheDemands(t *testing.T) {
 		t.Errorf("latency %v, want 120 µs less 1.5 × 65 µs", l)
 	}
 }
+
+// A think time is for users, not for the checks: the loads had none, so
+// the checks are the same with it, and it adds a table of 10, 100 and
+// 1,000 users, each sending a request a second at most.
+func TestThinkTimeIsForUsersNotChecks(t *testing.T) {
+	without, err := Analyse(doctored(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, err := Analyse(doctored(), Options{Think: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range with.Stages {
+		if s.Check != without.Stages[i].Check || len(without.Stages[i].Users) != 0 {
+			t.Errorf("stage %s: check %+v with a think time, %+v without", s.Key, s.Check, without.Stages[i].Check)
+		}
+		if len(s.Users) != len(UserCounts) {
+			t.Fatalf("stage %s: %d user points, want %d", s.Key, len(s.Users), len(UserCounts))
+		}
+		for _, p := range s.Users {
+			// N users each wait 1 s and R: X = N / (1 + R) ≤ N.
+			if p.X > float64(p.Connections) || !near(p.X, float64(p.Connections)/(1+p.R), 1e-9*p.X) {
+				t.Errorf("stage %s, %d users: %v req/s in %v s", s.Key, p.Connections, p.X, p.R)
+			}
+		}
+	}
+	var b strings.Builder
+	if err := WriteText(&b, with); err != nil || !strings.Contains(b.String(), "Users who think 1 s") || !strings.Contains(b.String(), "1000 users") {
+		t.Errorf("the text lacks the users' table:\n%s", b.String())
+	}
+}

@@ -92,7 +92,7 @@ then a delay in every prediction from that run.`,
 	f.StringVar(&o.PagesPerDay, "pages-per-day", "1e7,1e8,1e9", "page views a day to plan machines for")
 	f.StringVar(&o.SLO, "slo", "p99=100ms", "latency goal of the plans")
 	f.IntVar(&o.MachineCores, "machine-cores", 0, "cores of each machine in plans and --machines (0: the run's)")
-	f.StringVar(&o.Think, "think", "0s", "think time between a connection's answer and its next request")
+	f.StringVar(&o.Think, "think", "0s", "users' think time between an answer and their next request: adds req/s and response time for 10, 100 and 1,000 such users (the checks have none: scalelab load sends at once)")
 	f.StringVar(&o.Against, "against", "", "another run to predict from this one's costs, beside what it measured")
 	f.StringVar(&o.ServerCPUs, "server-cpus", "", "the CPUs the predicted run gave its servers (0 or 1-3: as the kernel lists them)")
 	f.StringVar(&o.ClientCPUs, "client-cpus", "", "the CPUs the predicted run gave its load generator")
