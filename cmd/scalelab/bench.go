@@ -47,7 +47,7 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, repeat int) {
 	f.IntVarP(&d.Connections, "connections", "c", 32, "closed loop: concurrent connections")
 	f.Float64Var(&d.Rate, "rate", 0, "open loop: requests per second on a fixed schedule (instead of --connections)")
 	f.DurationVarP(&d.Duration, "duration", "d", 10*time.Second, "length of each measurement")
-	f.DurationVar(&d.Warmup, "warmup", 15*time.Second, "longest warm-up before measuring: it ends once req/s is steady (3 one-second windows within 5%); 0: none")
+	f.DurationVar(&d.Warmup, "warmup", 15*time.Second, "longest warm-up before measuring: it ends once req/s is steady (over 4 one-second windows, no trend beyond 5% and no dip); 0: none")
 	f.IntVar(&d.Repeat, "repeat", repeat, "measurements per stage: the median is reported, the spread recorded")
 	f.StringSliceVar(&d.Tools, "tool", nil, "also load the front page with ab and/or wrk (ab,wrk), parsed into the same record")
 	f.BoolVar(&d.SkipVerify, "no-verify", false, "measure without checking the stage's pages against stage 2 first")
@@ -180,8 +180,9 @@ interval; a step is a gain or a loss only when its interval excludes 1.
 its index).
 
 Before each measurement the stage is warmed up until its req/s is steady
-(three one-second windows within 5%) or --warmup passes; a stage with a
-cache is first primed with the very visits the measurement will make.
+(over four one-second windows, the last two within 5% of the first two and
+none off the others by 25%) or --warmup passes; a stage with a cache is
+first primed with the very visits the measurement will make.
 
 --quick uses 2,000 users, one round and 3-second measurements for a first
 look; the default (100,000 users, 5 x 8 s per stage) took 15 minutes on a
