@@ -122,7 +122,7 @@ func (s Stage) tasks(m Machine, conns int) []task {
 // grows, and the root is bracketed between 1 and the most threads in
 // service over the fewest cores free. It is found by regula falsi with
 // the Illinois step (Dowell & Jarratt 1971): a few solutions of the
-// software layer rather than the hundred a damped iteration takes.
+// software layer where a damped iteration took dozens.
 func (s Stage) layered(m Machine, n int, z float64) (x, at float64, err error) {
 	ts := s.tasks(m, n)
 	shared, threads := 0.0, 0 // all CPU per request on the shared cores, off the path too
