@@ -25,6 +25,19 @@ import (
 // millisecond), so that "paid" and "not paid" are far apart.
 var costs = appcost.Costs{PerRequest: 40 * time.Millisecond, Start: 150 * time.Millisecond}
 
+// tick is what /proc and getrusage count a process's CPU in: the kernel
+// charges it a clock tick at a time (USER_HZ, 100 a second), so a process
+// that burned 150 ms may be charged 140. A "paid" check allows two ticks
+// a process, one for each reading of a difference; the costs are four
+// and fifteen ticks, so "paid" and "not paid" stay far apart.
+const tick = 10 * time.Millisecond
+
+// short says whether procs processes charged got of CPU fell short of
+// want by more than the ticks' rounding.
+func short(got, want time.Duration, procs int) bool {
+	return got < want-time.Duration(2*procs)*tick
+}
+
 func childrenCPU(t *testing.T) time.Duration {
 	t.Helper()
 	var ru unix.Rusage
@@ -66,7 +79,7 @@ func TestCGIProgramsPayBothCosts(t *testing.T) {
 			t.Fatalf("GET /p/%d: %d", i+1, r.Status)
 		}
 	}
-	if got, want := childrenCPU(t)-before, n*(costs.PerRequest+costs.Start); got < want {
+	if got, want := childrenCPU(t)-before, n*(costs.PerRequest+costs.Start); short(got, want, n) {
 		t.Errorf("%d CGI requests used %s of their programs' CPU, less than the costs' %s", n, got, want)
 	}
 }
@@ -82,7 +95,7 @@ func TestBalancedAppServersPay(t *testing.T) {
 		st.Instances.Args = args
 		c := startStage(t, st)
 		pids := instancePIDs(st)
-		if got := cpuOf(t, pids...); got < time.Duration(len(pids))*costs.Start {
+		if got := cpuOf(t, pids...); short(got, time.Duration(len(pids))*costs.Start, len(pids)) {
 			t.Fatalf("%d app servers used %s of CPU by the time they served: not the start-up cost %s each", len(pids), got, costs.Start)
 		}
 		before := cpuOf(t, pids...)
@@ -92,7 +105,7 @@ func TestBalancedAppServersPay(t *testing.T) {
 				t.Fatalf("image %d: %d", i, r.Status)
 			}
 		}
-		if got := cpuOf(t, pids...) - before; got < n*costs.PerRequest {
+		if got := cpuOf(t, pids...) - before; short(got, n*costs.PerRequest, len(pids)) {
 			t.Errorf("%d images through stage 3's app servers used %s of their CPU, less than %d × %s", n, got, n, costs.PerRequest)
 		}
 		before = cpuOf(t, pids...)
@@ -140,7 +153,7 @@ func TestBalancedAppServersPay(t *testing.T) {
 func TestFastCGIProcessPays(t *testing.T) {
 	st, c := startFastCGIWith(t, appserver.Choices{Sessions: "db", QueryTimeout: 3 * time.Second, Costs: costs}.Args())
 	pid := st.App().PID
-	if got := cpuOf(t, pid); got < costs.Start {
+	if got := cpuOf(t, pid); short(got, costs.Start, 1) {
 		t.Fatalf("the FastCGI process used %s of CPU by the time it served: not the start-up cost %s", got, costs.Start)
 	}
 	before := cpuOf(t, pid)
@@ -150,7 +163,7 @@ func TestFastCGIProcessPays(t *testing.T) {
 			t.Fatalf("GET /p/%d: %d", i+1, r.Status)
 		}
 	}
-	if got := cpuOf(t, pid) - before; got < n*costs.PerRequest {
+	if got := cpuOf(t, pid) - before; short(got, n*costs.PerRequest, 1) {
 		t.Errorf("%d requests through FastCGI used %s of the process's CPU, less than %d × %s", n, got, n, costs.PerRequest)
 	}
 }
