@@ -162,14 +162,12 @@ func Analyse(run *record.Run, o Options) (*Analysis, error) {
 	a := &Analysis{Machine: m, Options: o}
 	for _, s := range Stages(run) {
 		sm := StageModel{Stage: s, MaxPagesPerDay: math.Inf(1)}
-		p, err := s.Predict(effective(s.Outside, m), max(1, s.Connections), 0)
+		// The run itself, at its own speed: a ratio of 1 when probed.
+		c, err := check(s, s.Speed, effective(s.Outside, m), s.Connections, s.RPS)
 		if err != nil {
 			return nil, err
 		}
-		sm.Check = Check{Connections: s.Connections, Measured: s.RPS, Predicted: p.X, Bottleneck: p.Bottleneck, Unscaled: p.X}
-		if s.Speed > 0 {
-			sm.Check.CPURatio = 1
-		}
+		sm.Check = c
 		// Each point of a sweep on the machine as it was during that
 		// point: other programs took a different share each time.
 		for _, sp := range s.Sweep {

@@ -44,8 +44,9 @@ import (
 // task is one component as the software layer sees it.
 type task struct {
 	id string
-	// demand is CPU-seconds per request on the request's path.
-	demand float64
+	// cpu is CPU-seconds per request in all; demand is the part on the
+	// request's path (cpu less the stage's Overlap).
+	cpu, demand float64
 	// threads is how many requests one copy works on at once.
 	threads int
 	// copies is how many separate queues the component's requests are
@@ -64,7 +65,7 @@ type task struct {
 func (s Stage) tasks(m Machine, conns int) []task {
 	var out []task
 	for _, t := range s.Tiers {
-		k := task{id: t.ID, demand: t.Demand * (1 - s.Overlap), threads: m.Cores, copies: 1}
+		k := task{id: t.ID, cpu: t.Demand, demand: t.Demand * (1 - s.Overlap), threads: m.Cores, copies: 1}
 		switch t.ID {
 		case record.CPUClient:
 			if m.ClientCores < 0 {
@@ -114,6 +115,18 @@ func (s Stage) tasks(m Machine, conns int) []task {
 	return out
 }
 
+// sharedCPU is the CPU-seconds per request, on and off the request's path,
+// of the tasks that share the machine's cores.
+func sharedCPU(ts []task) float64 {
+	d := 0.0
+	for _, t := range ts {
+		if !t.own {
+			d += t.cpu
+		}
+	}
+	return d
+}
+
 // layered is the stage on machine m at n connections, think time z: the
 // software layer's throughput with the hardware layer's stretch, and that
 // stretch. The stretch is where next(s) = s, next being the hardware
@@ -125,10 +138,9 @@ func (s Stage) tasks(m Machine, conns int) []task {
 // software layer where a damped iteration took dozens.
 func (s Stage) layered(m Machine, n int, z float64) (x, at float64, err error) {
 	ts := s.tasks(m, n)
-	shared, threads := 0.0, 0 // all CPU per request on the shared cores, off the path too
+	shared, threads := sharedCPU(ts), 0
 	for _, t := range ts {
 		if !t.own {
-			shared += t.demand / (1 - s.Overlap)
 			threads += t.threads * t.copies
 		}
 	}

@@ -111,20 +111,10 @@ func convolution(st []Station, z float64, n int) []Point {
 	for i, s := range st {
 		lf[i] = logFactors(s, n)
 	}
-	think := logFactors(Station{Demand: z}, n)
-	all := func(skip int) []float64 {
-		g := think
-		for i := range st {
-			if i != skip {
-				g = convolve(g, lf[i])
-			}
-		}
-		return g
-	}
-	lg := all(-1)
+	lg := logG(st, z, n, -1)
 	without := make([][]float64, len(st))
 	for i := range st {
-		without[i] = all(i)
+		without[i] = logG(st, z, n, i)
 	}
 	out := make([]Point, 0, n)
 	for pop := 1; pop <= n; pop++ {
@@ -246,12 +236,7 @@ func Utilisation(s Station, x float64) float64 {
 
 // Throughput is X(n) of the same network as MVA solves, alone: the
 // layered model (layers.go) solves its software layer many times over
-// and needs nothing else. From the normalising constants, X(n) =
-// G(n−1)/G(n), in logarithms as convolution keeps them; a single-server
-// station joins G in O(n) by Buzen's recursion, G'(k) = G(k) + D·G'(k−1),
-// and only multi-server and delay stations (the think time among them)
-// need the O(n²) convolution. At a thousand connections that is the
-// difference between seconds and a blink.
+// and needs nothing else. X(n) = G(n−1)/G(n), from logG.
 func Throughput(st []Station, z float64, n int) (float64, error) {
 	if err := checkNetwork(st, z); err != nil {
 		return 0, err
@@ -259,16 +244,21 @@ func Throughput(st []Station, z float64, n int) (float64, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("model: a closed network needs at least one request in circulation, got %d", n)
 	}
-	g := make([]float64, n+1)
-	for k := 1; k <= n; k++ {
-		g[k] = math.Inf(-1) // no station yet: only the empty network
-	}
-	if z > 0 {
-		g = convolve(g, logFactors(Station{Demand: z}, n))
-	}
-	for _, s := range st {
+	g := logG(st, z, n, -1)
+	return math.Exp(g[n-1] - g[n]), nil
+}
+
+// logG is the network's normalising constants G(0..n) in logarithms,
+// without station skip (−1: none skipped), the think time a delay station
+// among them. A single-server station joins in O(n) by Buzen's recursion,
+// G'(k) = G(k) + D·G'(k−1); only multi-server and delay stations need the
+// O(n²) convolution. At a thousand connections that is the difference
+// between seconds and a blink.
+func logG(st []Station, z float64, n, skip int) []float64 {
+	g := logFactors(Station{Demand: z}, n) // all −∞ but G(0) when z is 0
+	for i, s := range st {
 		switch {
-		case s.Demand == 0:
+		case i == skip || s.Demand == 0:
 			// holds no request: changes nothing
 		case s.Servers == 1:
 			ld := math.Log(s.Demand)
@@ -279,7 +269,7 @@ func Throughput(st []Station, z float64, n int) (float64, error) {
 			g = convolve(g, logFactors(s, n))
 		}
 	}
-	return math.Exp(g[n-1] - g[n]), nil
+	return g
 }
 
 // logAdd is log(e^a + e^b), with −∞ as zero.

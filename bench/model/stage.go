@@ -65,7 +65,8 @@ type Stage struct {
 	// counter sees, in seconds: the wake-ups of each process a request
 	// passes through, the loopback's hand-overs. It is measured, from the
 	// sweep's point at one connection (1/X − the demands, when that is
-	// above 0), and is 0 when the run has none; LatencyMeasured says which.
+	// above 0), and is 0 otherwise; Calibrated says whether it or Overlap
+	// was measured.
 	Latency float64
 	// Overlap is the share of the CPU per request that a lone request did
 	// not wait for: measured at the same point when 1/X is below the
@@ -122,10 +123,6 @@ func (s Stage) At(speed float64) (Stage, float64) {
 // one connection (a Latency or an Overlap above 0): that point then
 // agrees by construction and is no check of the model.
 func (s Stage) Calibrated() bool { return s.Latency > 0 || s.Overlap > 0 }
-
-// LatencyMeasured says whether the run had a sweep point at one connection
-// to measure Latency (or Overlap) at.
-func (s Stage) LatencyMeasured() bool { return len(s.Sweep) > 0 && s.Sweep[0].Connections == 1 }
 
 // TotalDemand is the CPU-seconds per request of every component together.
 func (s Stage) TotalDemand() float64 {
@@ -282,16 +279,13 @@ type bound struct {
 // component's threads × copies over its demand on the request's path.
 func (s Stage) bounds(m Machine) []bound {
 	var out []bound
-	shared := 0.0
-	for _, t := range s.tasks(m, math.MaxInt32) {
-		if !t.own {
-			shared += t.demand / (1 - s.Overlap)
-		}
+	ts := s.tasks(m, math.MaxInt32)
+	for _, t := range ts {
 		if t.demand > 0 && (t.own || t.threads*t.copies < m.Cores) {
 			out = append(out, bound{t.id, float64(t.threads*t.copies) / t.demand})
 		}
 	}
-	if shared > 0 {
+	if shared := sharedCPU(ts); shared > 0 {
 		out = append([]bound{{Cores, float64(m.Cores) * (1 - m.Lost) / shared}}, out...)
 	}
 	return out
@@ -328,9 +322,12 @@ func (s Stage) Predict(m Machine, conns int, z float64) (Prediction, error) {
 		return Prediction{}, err
 	}
 	p := Prediction{Connections: conns, X: x, Stretch: at}
-	closest := 0.0
-	for _, b := range s.bounds(m) {
+	bounds := s.bounds(m)
+	for _, b := range bounds {
 		p.X = min(p.X, b.x)
+	}
+	closest := 0.0
+	for _, b := range bounds {
 		if u := p.X / b.x; u > closest {
 			closest, p.Bottleneck = u, b.name
 		}

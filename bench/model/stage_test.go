@@ -271,8 +271,8 @@ func TestLatencyFromTheOneConnectionPoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	two := a.Stages[0]
-	if !two.LatencyMeasured() || !near(two.Latency, 32e-6, 1e-12) {
-		t.Fatalf("stage 2's latency %v (measured %v), want 32 µs", two.Latency, two.LatencyMeasured())
+	if !two.Calibrated() || !near(two.Latency, 32e-6, 1e-12) {
+		t.Fatalf("stage 2's latency %v (calibrated %v), want 32 µs", two.Latency, two.Calibrated())
 	}
 	one, four := two.SweepChecks[0], two.SweepChecks[1]
 	if !one.Calibration || !near(one.Predicted, 4000, 1e-6) || four.Calibration {
@@ -315,7 +315,7 @@ func TestLatencyFromTheOneConnectionPoint(t *testing.T) {
 // requests keep both cores busy only when they are in different app
 // servers, so 2 connections give less than the cores' bound, and more
 // than one core's; from 3 a thread may wait for a core.
-func TestTheSharedCoresAreOneStation(t *testing.T) {
+func TestTheCoresBoundTheLayers(t *testing.T) {
 	four := Stages(doctored())[2]
 	bound := 2 / four.TotalDemand()
 	var last float64
